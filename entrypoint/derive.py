@@ -38,6 +38,7 @@ class Context:
     warnings: list[str] = field(default_factory=list)
     extra_flags: list[tuple[PassFlag, Decision]] = field(default_factory=list)
     env: dict[str, Decision] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # path -> content, written at launch
 
     def value(self, name: str) -> Any:
         return self.decided[name].value

@@ -34,8 +34,20 @@ def raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def write_files(files: dict[str, str]) -> None:
+    """Generated files (configs, templates), each written whole or not at all, private to us."""
+    for path, content in files.items():
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        staging = f"{path}.{os.getpid()}.partial"
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(content)
+        os.replace(staging, path)
+
+
 def execute(plan: Plan) -> None:
     """Replace this process with vLLM: signals reach it directly, its exit code is ours."""
+    write_files(plan.files)
     raise_open_files_limit()
     env = {**os.environ, **plan.env}
     sys.stdout.flush()

@@ -25,6 +25,7 @@ class Plan:
     settings: dict[str, Decision]
     warnings: list[str]
     facts: dict[str, str] = field(default_factory=dict)  # shown in dry-run: GPUs, model, vLLM
+    files: dict[str, str] = field(default_factory=dict)  # written by launch; dry-run lists paths
     secret_values: tuple[str, ...] = ()
 
     def masked(self, text: str) -> str:
@@ -43,6 +44,7 @@ class Plan:
             },
             "warnings": [self.masked(w) for w in self.warnings],
             "facts": self.facts,
+            "files": sorted(self.files),
         }
 
     def render_text(self) -> str:
@@ -86,5 +88,6 @@ def build(ctx: Context, launcher: list[str]) -> Plan:
         settings.setdefault(flag.option.lstrip("-").replace("-", "_"),
                             Decision(value, "cli", "passed through to vLLM"))
     env = {name: str(decision.value) for name, decision in ctx.env.items()}
-    return Plan(argv=argv, env=env, settings=settings, warnings=list(ctx.warnings))
+    return Plan(argv=argv, env=env, settings=settings, warnings=list(ctx.warnings),
+                files=dict(ctx.files))
 
