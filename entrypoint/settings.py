@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         env="CONV_TEMPLATE", vllm=False,
         help="Conversation template name (see the template catalog); overrides MODEL_ID rules.",
     )
+    assume_gpus: str | None = knob(
+        env="ASSUME_GPUS", flags=("--assume-gpus",), vllm=False,
+        help="Plan for these GPUs instead of the ones found (with --dry-run): COUNTxNAME such as"
+             " 8xH100-80GB, 2xA10, 1xV100-32GB, 4xL20; `none` plans for the CPU build.",
+    )
     disable_mem_cache: Bool | None = knob(
         env="DISABLE_MEM_CACHE", default=False, vllm=False,
         help="Skip warming the page cache with the weight files.",
