@@ -133,8 +133,13 @@ def check_prequantized(ctx: Context) -> None:
 def check_quantization_capability(ctx: Context) -> None:
     gate = "gate: quantization"
     method = ctx.value("quantization")
-    if method is None:
-        ctx.facts[gate] = "pass: no online quantization asked"
+    asked = f"{label(ctx, 'quantization')}={method}"
+    checkpoint = ctx.model.quantization_config
+    if method is None and checkpoint:
+        method = str(checkpoint.get("quant_method") or "").lower()
+        asked = f"The checkpoint's {method} quantization"
+    if not method:
+        ctx.facts[gate] = "pass: no quantization"
         return
     needs = quant_needs().get(method)
     capability = ctx.hardware.lowest_capability
@@ -144,13 +149,15 @@ def check_quantization_capability(ctx: Context) -> None:
     gpu = min(ctx.hardware.gpus, key=lambda g: g.capability).name
     if capability < needs.min_capability:
         usable = [n for n in SUGGESTED if quant_needs()[n].min_capability <= capability]
-        instead = f"use {' or '.join(usable)} instead, or unset it" if usable else "unset it"
+        instead = (f"use {' or '.join(usable)} instead, or unset it" if usable else "unset it")
+        if asked.startswith("The checkpoint"):
+            instead = "deploy an unquantized checkpoint or a newer GPU"
         raise UserError(
-            f"{label(ctx, 'quantization')}={method} needs compute capability "
+            f"{asked} needs compute capability "
             f"{cap_text(needs.min_capability)} or newer, but {gpu} has {cap_text(capability)}; "
             f"{instead}.")
     if needs.full_speed_capability and capability < needs.full_speed_capability:
-        note = (f"{label(ctx, 'quantization')}={method} on {gpu} (compute capability "
+        note = (f"{asked} on {gpu} (compute capability "
                 f"{cap_text(capability)}) quantizes the weights only (W8A16): weight memory halves "
                 f"but compute does not speed up (W8A8 needs {cap_text(needs.full_speed_capability)}"
                 f" or newer).")
