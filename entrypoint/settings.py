@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     )
     enable_prefix_caching: Bool | None = knob(
         env="ENABLE_PREFIX_CACHING", flags=("--enable-prefix-caching",), default=True,
-        help="Reuse the KV cache of shared prompt prefixes.",
+        help="Reuse the KV cache of shared prompt prefixes; on, except on V100-generation GPUs.",
     )
     tensor_parallel_size: int | None = knob(
         env="TP", flags=("--tensor-parallel-size", "-tp"), default=1, ge=1,

@@ -73,8 +73,8 @@ def tensor_parallel_size(ctx: Context) -> None:
                 f"{label(ctx, 'tensor_parallel_size')}={tp} x pipeline {pp} needs {tp * pp} GPUs "
                 f"but {count} are visible here; this works only across the nodes of a cluster.")
         return
-    if count == 0:
-        return
+    if count == 0 or ctx.decided["tensor_parallel_size"].source not in ("hardware", "default"):
+        return  # no GPU, or another rule (a cluster's layout) decided it
     usable = max(1, count // pp)
     if not dims.heads:
         ctx.decide("tensor_parallel_size", usable, "hardware",
