@@ -29,6 +29,7 @@ RUNTIME_RESERVE = 1 * GIB
 CONTEXT_STEP = 256  # a lowered max_model_len is rounded down to this
 SMALLEST_USEFUL_CONTEXT = 512
 MAX_TP = 64
+HIGHEST_SUGGESTED_UTILIZATION = 0.95  # above it the CUDA context and NCCL run out of room
 
 
 def valid_tp(dims: Shape, tp: int) -> bool:
@@ -82,7 +83,8 @@ def tensor_parallel_size(ctx: Context) -> None:
         return
     best = valid_sizes(dims, usable)[-1]
     ctx.decide("tensor_parallel_size", best, "hardware",
-               f"{count} visible GPUs; the model's {heads_text(dims)} split evenly over {best}")
+               f"{count} visible GPU{'s' if count > 1 else ''}; the model's {heads_text(dims)} "
+               f"split evenly over {best}")
     if best * pp < count:
         idle = count - best * pp
         ctx.warnings.append(
@@ -231,10 +233,10 @@ def estimate(model: ModelFacts, quantization: str | None, runtime_dtype: str | N
         if needs and needs.online and needs.bytes_per_param:
             quantized = max(0.0, params - embeddings)
             weights = quantized * needs.bytes_per_param + (params - quantized) * runtime_bytes
-            how += f" at {needs.bytes_per_param:g} bytes each ({quantization})"
+            how += f", {needs.bytes_per_param:g} bytes per parameter with {quantization}"
         else:
             weights = params * runtime_bytes
-            how += f" at {runtime_bytes} bytes each"
+            how += f", {runtime_bytes} bytes per parameter"
     kv_bytes = 1 if kv_cache_dtype and kv_cache_dtype.startswith("fp8") else runtime_bytes
     return Estimate(weights_bytes=weights, weights_how=how, dims=dims, kv_element_bytes=kv_bytes)
 
@@ -269,8 +271,9 @@ def _ways_out(ctx: Context, est: Estimate, gpu_bytes: float, util: float, contex
     needed = est.min_gpus(gpu_bytes, util, context, pp)
     if needed and needed > tp:
         ways.append(f"at least {needed} GPUs of this kind (TP={needed})")
-    if util < 0.95:
-        ways.append("a higher GPU_MEMORY_UTILIZATION")
+    if util < HIGHEST_SUGGESTED_UTILIZATION and est.per_gpu(context, tp, pp) <= gpu_bytes * \
+            HIGHEST_SUGGESTED_UTILIZATION:
+        ways.append(f"GPU_MEMORY_UTILIZATION={HIGHEST_SUGGESTED_UTILIZATION}")
     return ways
 
 
