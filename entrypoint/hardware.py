@@ -189,6 +189,9 @@ def visible(gpus: list[Gpu], environ: Mapping[str, str]) -> tuple[list[Gpu], str
         word = cuda.strip().lower()
         if word in HIDDEN_WORDS:
             return [], f"CUDA_VISIBLE_DEVICES={cuda!r}"
+        if word.startswith("mig-"):
+            # a MIG slice: its memory is not probed, so sizing is left to vLLM (TP 1, no preflight)
+            return [], f"CUDA_VISIBLE_DEVICES={cuda} names a MIG instance, which is not sized here"
         if word != "all":
             gpus = _pick(gpus, [e.strip() for e in cuda.split(",")])
             notes.append(f"CUDA_VISIBLE_DEVICES={cuda}")
@@ -218,5 +221,6 @@ def probe(environ: Mapping[str, str] | None = None, nvml: NvmlLike | None = None
         return Inventory(gpus=(), source="none", note="neither NVML nor nvidia-smi found a GPU")
     shown, note = visible(found, environ)
     if not shown:
-        return Inventory(gpus=(), source="none", note=f"{len(found)} GPU(s) hidden by {note}")
+        hidden = note if "MIG" in note else f"{len(found)} GPU(s) hidden by {note}"
+        return Inventory(gpus=(), source="none", note=hidden)
     return Inventory(gpus=tuple(shown), source=source, note=note)

@@ -233,3 +233,8 @@ def test_dry_run_on_this_machine_reports_what_it_saw(llama_dir):
     result = run_cli("--dry-run", "--json", str(llama_dir))
     facts = json.loads(result.stdout)["facts"]
     assert "gpus" in facts and "gpu devices" in facts
+
+
+def test_mig_instance_is_named_not_sized():
+    _, inventory = seen({"CUDA_VISIBLE_DEVICES": "MIG-4f7a0000-1111-2222-3333-444455556666"})
+    assert inventory.count == 0 and "names a MIG instance" in inventory.note
