@@ -108,6 +108,7 @@ def rules() -> list[Rule]:
         cpu_kv_cache_space,
         # hardware- and model-aware defaults, capability gates, memory preflight (issue 3)
         gates.check_gpu_image,
+        gates.pin_visible_gpus,
         gates.check_prequantized,
         gates.check_quantization_capability,
         sizing.tensor_parallel_size,

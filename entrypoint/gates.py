@@ -96,6 +96,13 @@ def check_gpu_image(ctx: Context) -> None:
             f"{cap_text(oldest.capability)}: the default image runs faster on it.")
 
 
+def pin_visible_gpus(ctx: Context) -> None:
+    """Keep vLLM on the GPUs NVIDIA_VISIBLE_DEVICES names when the container sees every GPU."""
+    if ctx.hardware.pin_uuids:
+        ctx.set_env("CUDA_VISIBLE_DEVICES", ",".join(ctx.hardware.pin_uuids),
+                    "NVIDIA_VISIBLE_DEVICES names these GPUs, but this container sees them all")
+
+
 def check_prequantized(ctx: Context) -> None:
     """A quantized checkpoint plus an online QUANTIZATION: vLLM refuses the mismatch."""
     config = ctx.model.quantization_config

@@ -45,6 +45,9 @@ class Inventory:
     gpus: tuple[Gpu, ...]
     source: str  # "nvml", "nvidia-smi", "assumed", "none"
     note: str = ""  # how visibility was decided, or why no GPU was found
+    # Set when NVIDIA_VISIBLE_DEVICES was applied here (a privileged container sees every GPU):
+    # CUDA in vLLM would see them all too, so the launch pins it to these UUIDs.
+    pin_uuids: tuple[str, ...] = ()
 
     @property
     def count(self) -> int:
@@ -223,4 +226,6 @@ def probe(environ: Mapping[str, str] | None = None, nvml: NvmlLike | None = None
     if not shown:
         hidden = note if "MIG" in note else f"{len(found)} GPU(s) hidden by {note}"
         return Inventory(gpus=(), source="none", note=hidden)
-    return Inventory(gpus=tuple(shown), source=source, note=note)
+    narrowed = "NVIDIA_VISIBLE_DEVICES" in note and "CUDA_VISIBLE_DEVICES" not in environ
+    pin = tuple(g.uuid for g in shown) if narrowed and all(g.uuid for g in shown) else ()
+    return Inventory(gpus=tuple(shown), source=source, note=note, pin_uuids=pin)

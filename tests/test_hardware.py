@@ -238,3 +238,22 @@ def test_dry_run_on_this_machine_reports_what_it_saw(llama_dir):
 def test_mig_instance_is_named_not_sized():
     _, inventory = seen({"CUDA_VISIBLE_DEVICES": "MIG-4f7a0000-1111-2222-3333-444455556666"})
     assert inventory.count == 0 and "names a MIG instance" in inventory.note
+
+
+def test_privileged_container_pins_vllm_to_the_named_gpus(llama_dir):
+    environ = {"NVIDIA_VISIBLE_DEVICES": "1,3"}
+    inventory = probe(environ, nvml=FakeNvml(FOUR_H100), smi=no_smi)
+    plan, _ = make_plan([str(llama_dir)], environ, inventory=inventory)
+    assert plan.env["CUDA_VISIBLE_DEVICES"] == ",".join(g.uuid for g in inventory.gpus)
+    assert plan.settings["tensor_parallel_size"].value == 2
+
+
+@pytest.mark.parametrize("environ", [
+    {"NVIDIA_VISIBLE_DEVICES": "1,3", "CUDA_VISIBLE_DEVICES": "0"},  # the user's choice stands
+    {"NVIDIA_VISIBLE_DEVICES": "all"},
+    {"CUDA_VISIBLE_DEVICES": "1,3"},  # CUDA reads it itself
+])
+def test_no_pin_where_cuda_already_sees_the_right_gpus(llama_dir, environ):
+    inventory = probe(environ, nvml=FakeNvml(FOUR_H100), smi=no_smi)
+    plan, _ = make_plan([str(llama_dir)], environ, inventory=inventory)
+    assert "CUDA_VISIBLE_DEVICES" not in plan.env
