@@ -39,6 +39,7 @@ class Context:
     extra_flags: list[tuple[PassFlag, Decision]] = field(default_factory=list)
     env: dict[str, Decision] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # path -> content, written at launch
+    facts: dict[str, str] = field(default_factory=dict)  # shown by --dry-run: estimates, gates
 
     def value(self, name: str) -> Any:
         return self.decided[name].value
@@ -98,13 +99,23 @@ def cpu_kv_cache_space(ctx: Context) -> None:
 
 def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
-    from . import quantization
+    from . import gates, quantization, sizing
 
     return [
         quantization.check_known,
         tensor_parallel_size,
         max_model_len,
         cpu_kv_cache_space,
+        # hardware- and model-aware defaults, capability gates, memory preflight (issue 3)
+        gates.check_gpu_image,
+        gates.pin_visible_gpus,
+        gates.check_prequantized,
+        gates.check_quantization_capability,
+        sizing.tensor_parallel_size,
+        sizing.max_model_len,
+        sizing.dtype,
+        gates.prefix_caching,
+        sizing.preflight,
     ]
 
 
