@@ -17,12 +17,13 @@ from .hardware import Inventory
 from .model_dir import ModelFacts
 from .settings import KNOBS
 from .sources import Given
+from .vllm_options import REFERENCE_VERSION
 
 
 @dataclass(frozen=True)
 class Decision:
     value: Any
-    source: str  # cli, env, model, hardware, default
+    source: str  # cli, env, file (Triton model.json), model, hardware, default
     reason: str
 
 
@@ -39,12 +40,13 @@ class Context:
     extra_flags: list[tuple[PassFlag, Decision]] = field(default_factory=list)
     env: dict[str, Decision] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # path -> content, written at launch
+    vllm_version: str = REFERENCE_VERSION  # of the option table in use: names differ by release
 
     def value(self, name: str) -> Any:
         return self.decided[name].value
 
     def user_set(self, name: str) -> bool:
-        return self.decided[name].source in ("cli", "env")
+        return self.decided[name].source in ("cli", "env", "file")
 
     def decide(self, name: str, value: Any, source: str, reason: str) -> None:
         self.decided[name] = Decision(value, source, reason)
@@ -98,13 +100,16 @@ def cpu_kv_cache_space(ctx: Context) -> None:
 
 def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
-    from . import quantization
+    from . import legacy_clients, quantization, speculative
 
     return [
         quantization.check_known,
         tensor_parallel_size,
         max_model_len,
         cpu_kv_cache_space,
+        quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
+        speculative.lookahead,
+        legacy_clients.middleware,
     ]
 
 
