@@ -31,8 +31,10 @@ GUIDED_PATHS = ("/v1/chat/completions", "/v1/completions")
 # Old request field -> key of the current `structured_outputs` object.
 GUIDED_FIELDS = {"guided_json": "json", "guided_regex": "regex", "guided_choice": "choice",
                  "guided_grammar": "grammar"}
+# Old options of those fields, kept as options of `structured_outputs`.
+GUIDED_OPTIONS = {"guided_whitespace_pattern": "whitespace_pattern"}
 # Old fields with no per-request meaning now (the backend is a server setting).
-DROPPED_FIELDS = ("guided_decoding_backend", "guided_whitespace_pattern")
+DROPPED_FIELDS = ("guided_decoding_backend",)
 # Triton vLLM backend parameters that are not sampling parameters of the chat API.
 TRITON_ONLY_PARAMETERS = ("exclude_input_in_output", "return_finish_reason",
                           "return_cumulative_logprob", "return_num_input_tokens",
@@ -45,13 +47,15 @@ class BadRequest(Exception):
 
 def translate_guided(body: dict) -> dict:
     """The same request with guided_* fields moved to `structured_outputs` (pure)."""
-    found = {GUIDED_FIELDS[key]: body[key] for key in GUIDED_FIELDS if body.get(key) is not None}
-    if not found and not any(key in body for key in DROPPED_FIELDS):
+    old_keys = {*GUIDED_FIELDS, *GUIDED_OPTIONS, *DROPPED_FIELDS}
+    if not old_keys & body.keys():
         return body
-    fresh = {k: v for k, v in body.items() if k not in GUIDED_FIELDS and k not in DROPPED_FIELDS}
+    found = {GUIDED_FIELDS[key]: body[key] for key in GUIDED_FIELDS if body.get(key) is not None}
+    fresh = {k: v for k, v in body.items() if k not in old_keys}
     if found and fresh.get("structured_outputs") is None:
         if isinstance(found.get("json"), str):
             found["json"] = _json_or_text(found["json"])
+        found |= {GUIDED_OPTIONS[k]: body[k] for k in GUIDED_OPTIONS if body.get(k) is not None}
         fresh["structured_outputs"] = found
     return fresh
 
