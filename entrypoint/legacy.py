@@ -63,6 +63,9 @@ def _apply(row: dict, flag: PassFlag, parsed: ParsedArgv, options: VllmOptions,
     elif how == "json":
         body = json_flags.setdefault(row["to"], {})
         body[row["key"]] = _json_value(value) if row["takes"] != "bool" else value != "false"
+        if row["key"] == "backend" and ":" in value:  # 0.6 style: xgrammar:disable-any-whitespace
+            body["backend"], _, options = value.partition(":")
+            body.update({o.replace("-", "_"): True for o in options.split(",") if o})
         parsed.notes.append(f"{_typed(flag)} rewritten into {row['to']} "
                             f"{row['key']}: {row['reason']}.")
     elif how == "rope":

@@ -159,8 +159,9 @@ class LegacyClients:
         if scope["type"] != "http" or scope.get("method") != "POST":
             await self.app(scope, receive, send)
             return
-        path = scope["path"][len(scope.get("root_path", "")):] if scope.get(
-            "root_path") and scope["path"].startswith(scope["root_path"]) else scope["path"]
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):  # behind --root-path
+            path = path[len(root):]
         triton = TRITON_PATH.fullmatch(path)
         if triton:
             await self.triton(scope, receive, send, triton["name"],

@@ -191,3 +191,9 @@ def test_table_rows_are_well_formed():
 def test_docs_page_is_fresh():
     assert legacy_flags.DOCS_PAGE.read_text() == legacy_flags.render_markdown(), \
         "run: python -m entrypoint.legacy_flags --write"
+
+
+def test_guided_backend_with_options_06_style(llama_dir):
+    made = plan(llama_dir, ["--guided-decoding-backend", "xgrammar:disable-any-whitespace"])
+    assert json.loads(value_of(made.argv, "--structured-outputs-config")) == {
+        "backend": "xgrammar", "disable_any_whitespace": True}
