@@ -12,6 +12,7 @@ import re
 from .argv import ParsedArgv, PassFlag
 from .errors import UserError
 from .legacy_flags import row_for
+from .settings import FALSE_WORDS
 from .vllm_options import VllmOptions
 
 
@@ -45,7 +46,9 @@ def _apply(row: dict, flag: PassFlag, parsed: ParsedArgv, options: VllmOptions,
         raise UserError(f"{name} was removed from vLLM ({row['reason']}); {row['hint']}.")
     if row["takes"] in ("one", "many") and not flag.values:
         raise UserError(f"{name} needs a value.")
-    if action == "drop":
+    switched_off = row["takes"] in ("none", "bool") and flag.values \
+        and flag.values[0].lower() in FALSE_WORDS
+    if action == "drop" or switched_off:
         parsed.notes.append(f"{_typed(flag)} dropped: {row['reason']}.")
         return
     value = ",".join(flag.values)

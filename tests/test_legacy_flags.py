@@ -197,3 +197,12 @@ def test_guided_backend_with_options_06_style(llama_dir):
     made = plan(llama_dir, ["--guided-decoding-backend", "xgrammar:disable-any-whitespace"])
     assert json.loads(value_of(made.argv, "--structured-outputs-config")) == {
         "backend": "xgrammar", "disable_any_whitespace": True}
+
+
+@pytest.mark.parametrize("flag", ["--worker-use-ray=false",
+                                  "--guided-decoding-disable-any-whitespace=false"])
+def test_old_switch_given_false_is_dropped(llama_dir, flag):
+    made = plan(llama_dir, [flag])
+    assert "--distributed-executor-backend" not in made.argv
+    assert "--structured-outputs-config" not in made.argv
+    assert any(flag.split("=")[0] in w and "dropped" in w for w in made.warnings)
