@@ -141,13 +141,15 @@ class Settings(BaseSettings):
         env="SPECULATIVE_MODEL", vllm=False,
         help="Draft model for speculative decoding (old --speculative-model; [ngram]: lookahead).",
     )
+    # vLLM's own defaults are 5/5; a shorter minimum match proposes more often on the short
+    # repeats (code, JSON, quoted text) that lookahead users serve.
     prompt_lookup_max: int | None = knob(
-        env="PROMPT_LOOKUP_MAX", vllm=False, ge=1,
-        help="Longest prompt n-gram lookahead matches (default 4).",
+        env="PROMPT_LOOKUP_MAX", default=4, vllm=False, ge=1,
+        help="Longest prompt n-gram that lookahead matches.",
     )
     prompt_lookup_min: int | None = knob(
-        env="PROMPT_LOOKUP_MIN", vllm=False, ge=1,
-        help="Shortest prompt n-gram lookahead matches (default 2).",
+        env="PROMPT_LOOKUP_MIN", default=2, vllm=False, ge=1,
+        help="Shortest prompt n-gram that lookahead matches.",
     )
     legacy_clients: Bool | None = knob(
         env="LEGACY_CLIENTS", flags=("--legacy-clients",), default=True, vllm=False,

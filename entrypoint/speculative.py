@@ -12,12 +12,6 @@ from .argv import PassFlag
 from .derive import Context, Decision
 from .errors import UserError
 
-# vLLM's own defaults are 5/5; a shorter minimum match proposes more often on the short repeats
-# (code, JSON, quoted text) that lookahead users serve.
-PROMPT_LOOKUP_MAX = 4
-PROMPT_LOOKUP_MIN = 2
-
-
 # What old vLLM took as --speculative-model for prompt lookup instead of a draft model.
 NGRAM_MODEL_NAMES = ("[ngram]", "ngram")
 
@@ -29,13 +23,20 @@ def speculative_config(ctx: Context) -> dict | None:
         return {"model": draft, "num_speculative_tokens": tokens}
     if not ctx.value("use_lookahead") and draft is None:
         return None
-    lookup_max = ctx.value("prompt_lookup_max") or PROMPT_LOOKUP_MAX
-    lookup_min = ctx.value("prompt_lookup_min") or min(PROMPT_LOOKUP_MIN, lookup_max)
+    lookup_max, lookup_min = ctx.value("prompt_lookup_max"), ctx.value("prompt_lookup_min")
+    if not ctx.user_set("prompt_lookup_min"):
+        lookup_min = min(lookup_min, lookup_max)
     if lookup_min > lookup_max:
-        raise UserError(f"The n-gram lookup minimum {lookup_min} is above its maximum "
-                        f"{lookup_max}; set PROMPT_LOOKUP_MIN to at most PROMPT_LOOKUP_MAX.")
+        low, high = (_label(ctx, name) for name in ("prompt_lookup_min", "prompt_lookup_max"))
+        raise UserError(f"{low}={lookup_min} is above {high}={lookup_max}; set the n-gram "
+                        "lookup minimum to at most the maximum.")
     return {"method": "ngram", "num_speculative_tokens": tokens,
             "prompt_lookup_max": lookup_max, "prompt_lookup_min": lookup_min}
+
+
+def _label(ctx: Context, name: str) -> str:
+    reason = ctx.decided[name].reason
+    return reason.removeprefix("set by ") if ctx.user_set(name) else name.upper()
 
 
 def lookahead(ctx: Context) -> None:

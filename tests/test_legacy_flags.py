@@ -108,7 +108,7 @@ def test_lookahead_and_explicit_speculative_config_conflict(llama_dir):
 
 
 def test_lookup_min_above_max(llama_dir):
-    with pytest.raises(UserError, match="PROMPT_LOOKUP_MIN"):
+    with pytest.raises(UserError, match="PROMPT_LOOKUP_MIN=3 is above PROMPT_LOOKUP_MAX=2"):
         plan(llama_dir, ["--use-lookahead"], env={"PROMPT_LOOKUP_MAX": "2",
                                                   "PROMPT_LOOKUP_MIN": "3"})
 
