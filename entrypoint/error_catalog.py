@@ -111,7 +111,7 @@ def scan(package: Path = PACKAGE) -> list[ErrorMessage]:
     trees = [ast.parse(path.read_text(encoding="utf-8"), filename=str(path)) for path in paths]
     constants = string_constants(trees)
     messages = []
-    for path, tree in zip(paths, trees):
+    for path, tree in zip(paths, trees, strict=True):
         finder = _Finder(path.relative_to(package).as_posix(), constants)
         finder.visit(tree)
         messages += finder.found
