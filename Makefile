@@ -69,8 +69,9 @@ image-v100:
 
 # Resolve the GPU images' pins against the package index without installing (network, minutes).
 check-image-resolve: install
-	for variant in cuda v100; do \
+	status=0; for variant in cuda v100; do \
 	  PYTHON=$(PY) PIP_EXTRA="--dry-run --ignore-installed --python-version 3.12 \
 	    --only-binary=:all: --target $(VENV)/.resolve-$$variant --report -" \
-	    scripts/install.sh $$variant engine > /dev/null || exit 1; \
-	done
+	    scripts/install.sh $$variant engine > /dev/null \
+	    && echo "$$variant: resolves" || { echo "$$variant: does not resolve"; status=1; }; \
+	done; exit $$status
