@@ -193,3 +193,11 @@ def test_install_record_names_the_cpu_variant_and_current_pins():
                           check=True).stdout
     assert record["constraints_sha256"] == hashlib.sha256(pins).hexdigest(), \
         "the pins changed since this environment was installed: run `make install`"
+
+
+def test_every_pip_install_in_the_script_goes_through_the_pins():
+    script = INSTALL.read_text()
+    calls = [line for line in script.splitlines()
+             if "pip install" in line and not line.lstrip().startswith("#")]
+    assert calls == [line for line in calls if '-c "$CONSTRAINTS"' in line]
+    assert len(calls) == 1, "one pip_install function that every step uses"
