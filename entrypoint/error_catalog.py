@@ -29,7 +29,7 @@ class ErrorMessage:
             _, found, advice = self.text.partition(separator)
             if found:
                 advice = "use " + advice if separator == ": use " else advice
-                return advice[:1].upper() + advice[1:]
+                return advice if advice[1:2].isupper() else advice[:1].upper() + advice[1:]
         return FIX_HINTS.get(f"{self.module}:{self.function}", "")
 
 
@@ -52,7 +52,22 @@ def placeholder(node: ast.expr, constants: dict[str, str]) -> str:
             return placeholder(node.value, constants)
         return f"<{node.attr}>"
     if isinstance(node, ast.Call):
-        return placeholder(node.func, constants)
+        # type(x) -> <type>; label(ctx, "tp") -> <tp>; "sep".join(items) and helpers like
+        # cap_text(needed) -> their argument; obj.method(...) -> <method>.
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "type":
+            return "<type>"
+        named = [a.value for a in node.args if isinstance(a, ast.Constant)
+                 and isinstance(a.value, str)]
+        if isinstance(func, ast.Name) and named:  # label(ctx, "max_model_len")
+            return f"<{named[0]}>"
+        if node.args and (isinstance(func, ast.Name) or getattr(func, "attr", "") == "join"):
+            return placeholder(node.args[0], constants)
+        return placeholder(func, constants)
+    if isinstance(node, ast.BinOp):
+        return placeholder(node.left, constants)
+    if isinstance(node, ast.BoolOp):
+        return placeholder(node.values[0], constants)
     if isinstance(node, ast.Subscript):
         return placeholder(node.value, constants)
     if isinstance(node, ast.Name):
