@@ -90,9 +90,11 @@ def test_leaderworkerset_structure():
                          "networkConfig"}
     group = spec["leaderWorkerTemplate"]
     assert set(group) <= {"size", "leaderTemplate", "workerTemplate", "restartPolicy",
-                          "subGroupPolicy"}
+                          "subGroupPolicy", "volumeClaimTemplates",
+                          "persistentVolumeClaimRetentionPolicy"}
     assert isinstance(group["size"], int) and group["size"] >= 2
-    assert group["restartPolicy"] in ("RecreateGroupOnPodRestart", "None")
+    assert group["restartPolicy"] in ("RecreateGroupOnPodRestart", "RecreateGroupAfterStart",
+                                      "Default", "None")
     leader = serving_container(group["leaderTemplate"]["spec"])
     worker = serving_container(group["workerTemplate"]["spec"])
     assert_serves_with_probes(leader)
