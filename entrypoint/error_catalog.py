@@ -68,7 +68,10 @@ def placeholder(node: ast.expr, constants: dict[str, str]) -> str:
         return placeholder(node.left, constants)
     if isinstance(node, ast.BoolOp):
         return placeholder(node.values[0], constants)
-    if isinstance(node, ast.Subscript):
+    if isinstance(node, ast.Subscript):  # row["hint"] -> <hint>; items[0] -> <items>
+        key = node.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            return f"<{key.value}>"
         return placeholder(node.value, constants)
     if isinstance(node, ast.Name):
         return f"<{node.id}>"

@@ -25,13 +25,16 @@ def test_messages_are_rebuilt_from_f_strings_constants_and_concatenation(tmp_pat
             if tp > 8:
                 raise UserError(f"TP={tp!r} is too large for {path.name}; " + HINT + ".")
             raise errors.UserError("Plain sentence: " f"{type(tp).__name__} given")
+        def removed(row, gpus):
+            raise UserError(f"{row['flag']} was removed; use {', '.join(gpus)}.")
     '''))
-    first, second = error_catalog.scan(tmp_path)
+    first, second, third = error_catalog.scan(tmp_path)
     assert (first.module, first.function) == ("sample.py", "check")
     assert first.text == "TP=<tp> is too large for <name>; use 1 to 8."
     assert first.fix == "Use 1 to 8."
     assert second.text == "Plain sentence: <type> given"
     assert second.fix == ""
+    assert (third.function, third.text) == ("removed", "<flag> was removed; use <gpus>.")
 
 
 def test_a_real_message_matches_its_documented_form(tmp_path):
