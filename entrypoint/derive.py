@@ -39,6 +39,7 @@ class Context:
     extra_flags: list[tuple[PassFlag, Decision]] = field(default_factory=list)
     env: dict[str, Decision] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # path -> content, written at launch
+    secrets: list[str] = field(default_factory=list)  # values masked wherever the plan is shown
 
     def value(self, name: str) -> Any:
         return self.decided[name].value
@@ -98,13 +99,15 @@ def cpu_kv_cache_space(ctx: Context) -> None:
 
 def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
-    from . import quantization
+    from . import api_keys, quantization, remote_code
 
     return [
         quantization.check_known,
         tensor_parallel_size,
         max_model_len,
         cpu_kv_cache_space,
+        api_keys.require_api_keys,
+        remote_code.explain,
     ]
 
 
