@@ -99,7 +99,7 @@ def cpu_kv_cache_space(ctx: Context) -> None:
 
 def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
-    from . import api_keys, quantization, remote_code
+    from . import api_keys, quantization, remote_code, supervision
 
     return [
         quantization.check_known,
@@ -108,6 +108,7 @@ def rules() -> list[Rule]:
         cpu_kv_cache_space,
         api_keys.require_api_keys,
         remote_code.explain,
+        supervision.watch_engine,
     ]
 
 
