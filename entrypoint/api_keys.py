@@ -60,6 +60,7 @@ def require_api_keys(ctx: Context) -> None:
               f"{', '.join(sorted(OPEN_PATHS))} needs `Authorization: Bearer <key>`")
     ctx.env[DIGESTS_ENV] = Decision(",".join(digest(k) for k in keys), source,
                                     "SHA-256 digests of the API keys, read by the middleware")
-    ctx.extra_flags.append((PassFlag("--middleware", (MIDDLEWARE,)), Decision(MIDDLEWARE, source,
-                                                                               reason)))
+    ctx.decide("api_keys", ",".join(keys), source, reason)  # shown masked, with this reason
+    ctx.extra_flags.append((PassFlag("--middleware", (MIDDLEWARE,)),
+                            Decision(MIDDLEWARE, source, "checks the API keys")))
 
