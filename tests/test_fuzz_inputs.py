@@ -23,7 +23,8 @@ from entrypoint.vllm_options import load
 from tests.conftest import LLAMA_8B, run_cli
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1000"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="FUZZ_SEED" not in os.environ,
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
+                derandomize="FUZZ_SEED" not in os.environ,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 MODEL_FILES = ("config.json", "tokenizer_config.json", "generation_config.json",
                "adapter_config.json", "ti_model_config.json")
@@ -209,7 +210,7 @@ def test_each_knob_is_fuzzed():
 
 
 # --- a few real processes: the same invariant through `run --dry-run` -------------------------
-@settings(max_examples=max(6, EXAMPLES // 200), deadline=None,
+@settings(max_examples=max(6, EXAMPLES // 200), deadline=None, database=None,
           derandomize="FUZZ_SEED" not in os.environ)
 @given(files=model_dirs, environ=environments, argv=argv_tokens())
 def test_run_process_exits_0_or_2_without_traceback(files, environ, argv):

@@ -93,6 +93,11 @@ def test_non_finite_context_is_ignored(tmp_path, text, expected):
         == expected
 
 
+def test_huge_token_count_is_bad_input(llama_dir):
+    with pytest.raises(UserError, match="MAX_MODEL_LEN='9+k' is not valid: the number is far"):
+        plan_for([], {"MAX_MODEL_LEN": "9" * 400 + "k"}, llama_dir)
+
+
 def test_deeply_nested_config_is_bad_input(tmp_path):
     model = tmp_path / "m"
     model.mkdir()
