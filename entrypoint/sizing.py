@@ -137,7 +137,7 @@ def dtype(ctx: Context) -> None:
                       f"{cap_text(capability)} has no bfloat16")
             ctx.decide("dtype", "float16", "hardware", reason)
             ctx.warnings.append(reason + " (vLLM would stop at worker start).")
-        elif quant_dtype and asked not in ("auto", quant_dtype, "half"):
+        elif quant_dtype and asked not in (quant_dtype, "half"):
             reason = (f"{where}={asked} changed to {quant_dtype}: QUANTIZATION="
                       f"{ctx.value('quantization')} computes in {quant_dtype} only")
             ctx.decide("dtype", quant_dtype, "hardware", reason)
