@@ -27,7 +27,7 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 derandomize="FUZZ_SEED" not in os.environ,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 MODEL_FILES = ("config.json", "tokenizer_config.json", "generation_config.json",
-               "adapter_config.json", "ti_model_config.json")
+               "adapter_config.json", "ti_model_config.json", "model.json")  # model.json: Triton
 SECRET = "sk-fuzz-secret-7f3a9c"  # must never appear in a rendered plan
 
 # --- values: what a web console or a pasted command can contain --------------------------------
@@ -88,7 +88,11 @@ interesting_keys = sorted({*LLAMA_8B, "text_config", "llm_config", "quantization
                            "max_sequence_length", "eos_token_id", "bos_token_id", "chat_template",
                            "torch_dtype", "dtype", "base_model_name_or_path", "r", "lora_alpha",
                            "target_modules", "rope_scaling", "sliding_window", "num_experts",
-                           "quant_method", "bits", "group_size", "model_type", "architectures"})
+                           "quant_method", "bits", "group_size", "model_type", "architectures",
+                           # Triton model.json engine arguments
+                           "model", "enforce_eager", "max_model_len", "tensor_parallel_size",
+                           "gpu_memory_utilization", "disable_log_requests", "quantization",
+                           "max_num_seqs", "served_model_name"})
 shaped_objects = st.builds(
     lambda base, changes: {**base, **changes},
     st.sampled_from([{}, LLAMA_8B]),
