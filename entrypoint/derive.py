@@ -42,6 +42,7 @@ class Context:
     files: dict[str, str] = field(default_factory=dict)  # path -> content, written at launch
     facts: dict[str, str] = field(default_factory=dict)  # shown by --dry-run: estimates, gates
     vllm_version: str = REFERENCE_VERSION  # of the option table in use: names differ by release
+    secrets: list[str] = field(default_factory=list)  # values masked wherever the plan is shown
 
     def value(self, name: str) -> Any:
         return self.decided[name].value
@@ -80,7 +81,16 @@ def cpu_kv_cache_space(ctx: Context) -> None:
 
 def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
-    from . import gates, legacy_clients, quantization, sizing, speculative
+    from . import (
+        api_keys,
+        gates,
+        legacy_clients,
+        quantization,
+        remote_code,
+        sizing,
+        speculative,
+        supervision,
+    )
 
     return [
         quantization.check_known,
@@ -98,6 +108,10 @@ def rules() -> list[Rule]:
         quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
         speculative.lookahead,
         legacy_clients.middleware,
+        # security and supervision (issue 9)
+        api_keys.require_api_keys,
+        remote_code.explain,
+        supervision.watch_engine,
     ]
 
 

@@ -10,6 +10,9 @@ class UserError(Exception):
     """
 
     def __init__(self, message: str):
+        # Messages quote user input; a newline or control character in it must not break the
+        # one-line contract (or forge extra log lines), so those are shown escaped.
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
         super().__init__(message)
         self.message = message
 

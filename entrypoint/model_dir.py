@@ -18,7 +18,12 @@ CONTEXT_KEYS = ("max_position_embeddings", "max_sequence_length", "seq_length", 
 
 def read_json(path: Path, required: bool = False) -> dict[str, Any] | None:
     """A JSON object from a file; a broken file is bad input, named with the fix."""
-    if not path.is_file():
+    try:
+        present = path.is_file()
+    except OSError as error:  # the folder itself denies access
+        raise UserError(f"{path} cannot be read ({error.strerror}); check the permissions of"
+                        " the model folder.") from None
+    if not present:
         if required:
             raise UserError(f"{path} is missing; point MODEL at the folder that holds config.json.")
         return None
@@ -29,6 +34,8 @@ def read_json(path: Path, required: bool = False) -> dict[str, Any] | None:
         raise UserError(f"{path} cannot be read ({reason}); check its permissions.") from None
     except (ValueError, UnicodeDecodeError) as error:
         raise UserError(f"{path} is not valid JSON ({error}); restore the file.") from None
+    except RecursionError:
+        raise UserError(f"{path} is nested too deeply to be a model config; restore it.") from None
     if not isinstance(data, dict):
         raise UserError(f"{path} must hold a JSON object, not {type(data).__name__}; restore it.")
     return data
@@ -56,7 +63,9 @@ class ModelFacts:
 
     def positive_int(self, *keys: str) -> int | None:
         value = self.get(*keys)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if not 0 < value < float("inf"):  # also drops NaN and 1e999, which JSON allows
             return None
         return int(value)
 
@@ -89,12 +98,18 @@ class ModelFacts:
 
 
 def read_model_dir(path: Path) -> ModelFacts:
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError) as error:  # name too long, no permission, NUL byte
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UserError(f"Model directory {str(path)[:200]!r} cannot be opened ({reason});"
+                        " set MODEL to a readable folder.") from None
+    if not exists:
         raise UserError(
             f"Model directory {path} does not exist; mount the model there"
             " or set MODEL to its path."
         )
-    if not path.is_dir():
+    if not is_dir:
         raise UserError(f"MODEL={path} is a file; set MODEL to the folder that holds config.json.")
     config = read_json(path / "config.json", required=True)
     files = {name: data for name in OPTIONAL_FILES if (data := read_json(path / name))}

@@ -18,6 +18,10 @@ def is_secret_name(name: str) -> bool:
     return any(marker in name.upper() for marker in SECRET_MARKERS)
 
 
+def is_secret_knob(name: str) -> bool:
+    return name in KNOBS and KNOBS[name].secret
+
+
 @dataclass
 class Plan:
     argv: list[str]
@@ -38,7 +42,7 @@ class Plan:
             "argv": [self.masked(arg) for arg in self.argv],
             "env": {k: MASK if is_secret_name(k) else self.masked(v) for k, v in self.env.items()},
             "settings": {
-                name: {"value": MASK if KNOBS.get(name) and KNOBS[name].secret else d.value,
+                name: {"value": MASK if is_secret_knob(name) and d.value is not None else d.value,
                        "source": d.source, "reason": d.reason}
                 for name, d in self.settings.items()
             },
@@ -89,5 +93,19 @@ def build(ctx: Context, launcher: list[str]) -> Plan:
                             Decision(value, "cli", "passed through to vLLM"))
     env = {name: str(decision.value) for name, decision in ctx.env.items()}
     return Plan(argv=argv, env=env, settings=settings, warnings=list(ctx.warnings),
-                files=dict(ctx.files))
+                files=dict(ctx.files), secret_values=secret_values(ctx))
+
+
+def secret_values(ctx: Context) -> tuple[str, ...]:
+    """Every value that must never be printed: secret knobs, secret-named variables (HF_TOKEN)."""
+    found = [*ctx.secrets]
+    for name, decision in ctx.decided.items():
+        if is_secret_knob(name) and decision.value:
+            found += [str(decision.value), *str(decision.value).split(",")]
+    # Secret-looking names also match settings such as TOKENIZERS_PARALLELISM=false: only
+    # values long enough to be real tokens are masked, so ordinary words stay readable.
+    found += [value for name, value in ctx.environ.items()
+              if is_secret_name(name) and len(value.strip()) >= 8]
+    # Longest first, so a key list is masked whole before its parts.
+    return tuple(sorted({v.strip() for v in found if len(v.strip()) >= 4}, key=len, reverse=True))
 

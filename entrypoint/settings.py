@@ -42,7 +42,10 @@ def parse_token_count(raw: Any) -> int:
     text = str(raw).strip()
     match = re.fullmatch(r"(\d+(?:\.\d+)?)([kmgKMG])", text)
     if match:
-        return int(float(match.group(1)) * _SIZE_SUFFIX[match.group(2)])
+        count = float(match.group(1)) * _SIZE_SUFFIX[match.group(2)]
+        if count == float("inf"):  # float() of a huge number; int() would raise OverflowError
+            raise ValueError("the number is far too large")
+        return int(count)
     if re.fullmatch(r"[+-]?\d+", text):
         return int(text)
     raise ValueError("expected a whole number such as 8192 or 32k")
@@ -137,6 +140,15 @@ class Settings(BaseSettings):
     disable_mem_cache: Bool | None = knob(
         env="DISABLE_MEM_CACHE", default=False, vllm=False,
         help="Skip warming the page cache with the weight files.",
+    )
+    shutdown_timeout: int | None = knob(
+        env="SHUTDOWN_TIMEOUT", flags=("--shutdown-timeout",), default=20, ge=0, le=3600,
+        help="Seconds in-flight requests may finish after SIGTERM while new ones are refused"
+        " (0 aborts them); keep it below the platform's grace period (often 30 s).",
+    )
+    api_key: str | None = knob(
+        env="API_KEY", vllm=False, secret=True,
+        help="API key clients must send as `Authorization: Bearer KEY` for /v1/*; never in argv.",
     )
     api_keys: str | None = knob(
         env="API_KEYS", vllm=False, secret=True,

