@@ -40,6 +40,8 @@ class Context:
     env: dict[str, Decision] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # path -> content, written at launch
     facts: dict[str, str] = field(default_factory=dict)  # shown by --dry-run: estimates, gates
+    source: Any = None  # model_source.Located: how MODEL became the served folder
+    steps: list[Any] = field(default_factory=list)  # launch steps before exec (describe/run)
 
     def value(self, name: str) -> Any:
         return self.decided[name].value
@@ -99,7 +101,7 @@ def cpu_kv_cache_space(ctx: Context) -> None:
 
 def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
-    from . import gates, quantization, sizing
+    from . import gates, quantization, sizing, source_rules
 
     return [
         quantization.check_known,
@@ -116,6 +118,11 @@ def rules() -> list[Rule]:
         sizing.dtype,
         gates.prefix_caching,
         sizing.preflight,
+        # where the model comes from: checkpoints, hub, LoRA, compile cache, warm-up (issue 7)
+        source_rules.served_folder,
+        source_rules.lora_adapters,
+        source_rules.compile_cache,
+        source_rules.warm_page_cache,
     ]
 
 
