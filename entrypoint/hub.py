@@ -81,7 +81,7 @@ class Download:
     environ: Mapping[str, str]
 
     def describe(self) -> str:
-        size = f", {self.size / 2**30:.2f} GiB" if self.size else ""
+        size = f", {self.size / 2**20:.1f} MiB" if self.size else ""
         return (f"download {self.files} file(s){size} of {self.ref} from {self.ref.hub_name}"
                 f" into {self.cache}")
 
@@ -153,7 +153,7 @@ class Store:
             )
         except UserError:
             raise
-        except Exception as error:  # the hub libraries raise many kinds; each becomes a sentence
+        except Exception as error:  # noqa: BLE001 the hub libraries raise many kinds; each becomes a sentence
             raise UserError(self.explain(ref, error, offline)) from None
 
     def _modelscope(self, ref: HubRef, allow, ignore, offline: bool) -> str:
@@ -175,7 +175,8 @@ class Store:
             return (f"MODEL={ref} is not in the cache {self.cache} and offline mode is on"
                     " (HF_HUB_OFFLINE); download it there once with network access, or mount"
                     " the model and set MODEL to its folder.")
-        if kind in ("GatedRepoError",) or "401" in str(error) or "403" in str(error):
+        status = getattr(getattr(error, "response", None), "status_code", None)
+        if kind == "GatedRepoError" or status in (401, 403):
             return (f"{where} needs access rights: accept its licence on the hub and set HF_TOKEN"
                     " to a token of that account.")
         if kind == "RepositoryNotFoundError":
