@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml image/constraints.txt
 	# pip pulls CUDA builds of these, which break transformers' imports on the CPU torch
 	$(PY) -m pip uninstall -q -y torchvision torchaudio torchcodec || true
 	$(PIP) -e ".[test,gpu]"
+	$(PIP) peft modelscope  # LoRA merging and ModelScope downloads (model_source, issue 7)
 	$(PY) -m entrypoint.vllm_options > /dev/null  # fail early if vLLM's parser cannot be read
 	touch $@
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UserError
@@ -78,7 +78,7 @@ class Download:
     files: int
     size: int | None  # bytes still to fetch, when the hub told us
     skip: tuple[str, ...]
-    environ: Mapping[str, str]
+    environ: Mapping[str, str] = field(repr=False)  # holds HF_TOKEN: never in a repr
 
     def describe(self) -> str:
         size = f", {self.size / 2**20:.1f} MiB" if self.size else ""

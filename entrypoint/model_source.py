@@ -145,7 +145,8 @@ class Locator:
     def materialise(self, text: str, found: Located, label: str) -> Path:
         """A local folder for `text`: itself, or the hub snapshot holding its config files."""
         path = Path(text).expanduser()
-        if path.exists() or not hub.looks_like_hub_id(text):
+        # `data/model` where ./data exists is a missing local folder, not a hub id
+        if path.exists() or not hub.looks_like_hub_id(text) or Path(text.split("/")[0]).is_dir():
             return path
         ref = hub.parse_ref(text, label)
         folder, download = self.fetch(ref)

@@ -372,3 +372,10 @@ def test_warm_up_outlives_the_launcher(tmp_path):
     files = tuple(str(p) for p in page_cache.weight_files(model))
     page_cache.WarmPageCache(files=files, total_bytes=8 * page_cache.BLOCK).run()
     assert psutil.Process().children(recursive=True) == []
+
+
+def test_relative_missing_folder_is_not_a_hub_id(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="data/model does not exist"):
+        plan_for("data/model", HF_ENDPOINT="http://127.0.0.1:9")
