@@ -106,7 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(plan.to_json(), indent=2) if parsed.json else plan.render_text())
         return 0
     print(plan.render_text(), file=sys.stderr)
-    launch.execute(plan)
+    try:
+        launch.execute(plan)
+    except UserError as error:  # a launch step (hub download) met bad input
+        print(f"run: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return 0  # not reached: execute replaces the process
 
 

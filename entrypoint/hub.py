@@ -82,8 +82,8 @@ class Download:
 
     def describe(self) -> str:
         size = f", {self.size / 2**20:.1f} MiB" if self.size else ""
-        return (f"download {self.files} file(s){size} of {self.ref} from {self.ref.hub_name}"
-                f" into {self.cache}")
+        what = f"{self.files} file(s){size}" if self.files else "the missing files (weights)"
+        return f"download {what} of {self.ref} from {self.ref.hub_name} into {self.cache}"
 
     def run(self) -> None:
         print(f"run: {self.describe()} (resumes partial files)", flush=True)
