@@ -10,6 +10,7 @@ a launch step (`hub.Download`), so `--dry-run` only says what it would download.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -112,11 +113,22 @@ def read_adapter(folder: Path, name: str) -> Adapter:
     if data.get("peft_type", "LORA") != "LORA":
         raise UserError(f"{path} is a {data['peft_type']} adapter; vLLM serves LoRA adapters only.")
     base = data.get("base_model_name_or_path")
-    return Adapter(name=name, path=folder, rank=max(ranks), base=base if base else None)
+    return Adapter(name=name, path=Path(os.path.abspath(folder)), rank=max(ranks),
+                   base=base if base else None)
 
 
 def served_adapter_name(folder: Path) -> str:
     return re.sub(r"[^\w.-]", "-", folder.name) or "adapter"
+
+
+def near_adapter(base: str, adapter: Path) -> str:
+    """A relative base path was relative to the trainer's folder: try beside the adapter too."""
+    if Path(base).is_absolute() or Path(base).exists():
+        return base
+    for folder in (adapter, *adapter.parents):
+        if (folder / base / "config.json").is_file():
+            return str(folder / base)
+    return base
 
 
 def find_adapters(folder: Path, entries: list[Entry]) -> list[Adapter]:
@@ -180,7 +192,7 @@ class Locator:
         names = ", ".join(f"{a.name} ({a.path}, r={a.rank})" for a in adapters)
         found.how.append(f"LoRA adapters: {names}")
         found.adapters = adapters
-        base = self.base_model or self.common_base(adapters)
+        base = self.base_model or near_adapter(self.common_base(adapters), adapters[0].path)
         label = "BASE_MODEL" if self.base_model else "base_model_name_or_path"
         base_dir = self.materialise(base, found, label=label)
         if not (base_dir / "config.json").is_file():

@@ -379,3 +379,12 @@ def test_relative_missing_folder_is_not_a_hub_id(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(UserError, match="data/model does not exist"):
         plan_for("data/model", HF_ENDPOINT="http://127.0.0.1:9")
+
+
+def test_relative_base_is_found_beside_the_adapter(tmp_path, monkeypatch):
+    """peft records the base as the trainer typed it, e.g. `models/base` relative to its cwd."""
+    write_model_dir(tmp_path / "work" / "models" / "base", TINY)
+    adapter = write_adapter(tmp_path / "work" / "outputs" / "ad", "models/base")
+    monkeypatch.chdir(tmp_path)
+    plan = plan_for(adapter)
+    assert str(tmp_path / "work" / "models" / "base") in plan.argv
