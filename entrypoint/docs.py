@@ -1,6 +1,7 @@
-"""Generated documentation: the settings table in README.md comes from the knob declarations.
+"""Generated documentation: the settings table in README.md comes from the knob declarations,
+docs/troubleshooting.md from the UserError messages in the code (entrypoint/error_catalog.py).
 
-`python -m entrypoint.docs --write` refreshes it; the tests fail when it is stale.
+`python -m entrypoint.docs --write` refreshes both; the tests fail when either is stale.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .error_catalog import TROUBLESHOOTING, troubleshooting_page
 from .settings import KNOBS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -39,10 +41,19 @@ def render_readme(text: str) -> str:
     return replace_between(text, BEGIN, END, settings_table())
 
 
+def stale_pages() -> dict[Path, str]:
+    """Generated pages whose text differs from what the code says now: path -> fresh text."""
+    readme = README.read_text()
+    fresh = {README: render_readme(readme), TROUBLESHOOTING: troubleshooting_page()}
+    current = {README: readme,
+               TROUBLESHOOTING: TROUBLESHOOTING.read_text() if TROUBLESHOOTING.exists() else ""}
+    return {path: text for path, text in fresh.items() if text != current[path]}
+
+
 if __name__ == "__main__":
-    current = README.read_text()
-    fresh = render_readme(current)
+    stale = stale_pages()
     if "--write" in sys.argv:
-        README.write_text(fresh)
-    elif fresh != current:
-        sys.exit("README.md settings table is stale: run `make docs`.")
+        for path, text in stale.items():
+            path.write_text(text)
+    elif stale:
+        sys.exit(f"{', '.join(p.name for p in stale)} stale: run `make docs`.")

@@ -138,6 +138,32 @@ class Settings(BaseSettings):
         env="DISABLE_MEM_CACHE", default=False, vllm=False,
         help="Skip warming the page cache with the weight files.",
     )
+    api_keys: str | None = knob(
+        env="API_KEYS", vllm=False, secret=True,
+        help="Several API keys, comma-separated; each one is accepted (with API_KEY too).",
+    )
+    speculative_model: str | None = knob(
+        env="SPECULATIVE_MODEL", vllm=False,
+        help="Draft model for speculative decoding (old --speculative-model; [ngram]: lookahead).",
+    )
+    # vLLM's own defaults are 5/5; a shorter minimum match proposes more often on the short
+    # repeats (code, JSON, quoted text) that lookahead users serve.
+    prompt_lookup_max: int | None = knob(
+        env="PROMPT_LOOKUP_MAX", default=4, vllm=False, ge=1,
+        help="Longest prompt n-gram that lookahead matches.",
+    )
+    prompt_lookup_min: int | None = knob(
+        env="PROMPT_LOOKUP_MIN", default=2, vllm=False, ge=1,
+        help="Shortest prompt n-gram that lookahead matches.",
+    )
+    legacy_clients: Bool | None = knob(
+        env="LEGACY_CLIENTS", flags=("--legacy-clients",), default=True, vllm=False,
+        help="Serve old clients: guided_* request fields and Triton /v2/models/*/generate.",
+    )
+    triton_model_json: str | None = knob(
+        env="TRITON_MODEL_JSON", flags=("--triton-model-json",), vllm=False,
+        help="Triton vLLM engine-args file read as settings (default: model dir model.json).",
+    )
     model_hub: Literal["huggingface", "modelscope"] | None = knob(
         env="MODEL_HUB", default="huggingface", vllm=False,
         help="Where a MODEL given as a hub id (org/name[@revision]) is downloaded from.",

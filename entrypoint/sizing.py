@@ -74,8 +74,11 @@ def tensor_parallel_size(ctx: Context) -> None:
                 f"{label(ctx, 'tensor_parallel_size')}={tp} x pipeline {pp} needs {tp * pp} GPUs "
                 f"but {count} are visible here; this works only across the nodes of a cluster.")
         return
-    if count == 0 or ctx.decided["tensor_parallel_size"].source not in ("hardware", "default"):
-        return  # no GPU, or another rule (a cluster's layout) decided it
+    if ctx.decided["tensor_parallel_size"].source not in ("hardware", "default"):
+        return  # another rule (a cluster's layout) decided it
+    if count == 0:
+        ctx.decide("tensor_parallel_size", 1, "hardware", "no GPU visible: one CPU worker")
+        return
     usable = max(1, count // pp)
     if not dims.heads:
         ctx.decide("tensor_parallel_size", usable, "hardware",
@@ -134,7 +137,7 @@ def dtype(ctx: Context) -> None:
                       f"{cap_text(capability)} has no bfloat16")
             ctx.decide("dtype", "float16", "hardware", reason)
             ctx.warnings.append(reason + " (vLLM would stop at worker start).")
-        elif quant_dtype and asked not in ("auto", quant_dtype, "half"):
+        elif quant_dtype and asked not in (quant_dtype, "half"):
             reason = (f"{where}={asked} changed to {quant_dtype}: QUANTIZATION="
                       f"{ctx.value('quantization')} computes in {quant_dtype} only")
             ctx.decide("dtype", quant_dtype, "hardware", reason)

@@ -51,7 +51,9 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 60):
 ENV_KNOBS = {"MODEL", "QUANTIZATION", "MAX_MODEL_LEN", "DTYPE", "ENABLE_PREFIX_CACHING", "TP",
              "TRUST_REMOTE_CODE", "GPU_MEMORY_UTILIZATION", "ENFORCE_EAGER", "USE_LOOKAHEAD",
              "NUM_SPECULATIVE_TOKENS", "MODEL_ID", "CONV_TEMPLATE", "DISABLE_MEM_CACHE",
-             "ASSUME_GPUS", "RUN_IMAGE_VARIANT", "VLLM_ALLOW_LONG_MAX_MODEL_LEN"}
+             "ASSUME_GPUS", "RUN_IMAGE_VARIANT", "VLLM_ALLOW_LONG_MAX_MODEL_LEN",
+             "API_KEYS", "SPECULATIVE_MODEL", "PROMPT_LOOKUP_MAX", "PROMPT_LOOKUP_MIN",
+             "LEGACY_CLIENTS", "TRITON_MODEL_JSON"}
 # model sources (issue 7): a test's hub, cache and offline mode are the ones it sets
 ENV_KNOBS |= {"MODEL_HUB", "BASE_MODEL", "MERGE_LORA", "CACHE_DIR", "HF_HUB_OFFLINE",
               "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_TOKEN", "VLLM_CACHE_ROOT"}

@@ -6,12 +6,12 @@ bench=1; [ "$1" = "--no-bench" ] && { bench=0; shift; }
 [ "$1" = "--" ] && shift
 source scripts/gpu/env.sh
 out=${OUT:-/tmp/out}; mkdir -p "$out"
-start=$(date +%s.%N)
+start=$(python3 -c "import time; print(time.time())")
 "$@" > "$out/$label.server.log" 2>&1 &
 pid=$!
 ready=""
 for _ in $(seq 1 300); do
-  if curl -sf -o /dev/null localhost:8501/health; then ready=$(echo "$(date +%s.%N) - $start" | bc); break; fi
+  if curl -sf -o /dev/null localhost:8501/health; then ready=$(python3 -c "import time; print(round(time.time() - $start, 1))"); break; fi
   kill -0 $pid 2>/dev/null || break
   sleep 1
 done
