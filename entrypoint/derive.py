@@ -43,6 +43,8 @@ class Context:
     facts: dict[str, str] = field(default_factory=dict)  # shown by --dry-run: estimates, gates
     vllm_version: str = REFERENCE_VERSION  # of the option table in use: names differ by release
     secrets: list[str] = field(default_factory=list)  # values masked wherever the plan is shown
+    source: Any = None  # model_source.Located: how MODEL became the served folder
+    steps: list[Any] = field(default_factory=list)  # launch steps before exec (describe/run)
 
     def value(self, name: str) -> Any:
         return self.decided[name].value
@@ -88,6 +90,7 @@ def rules() -> list[Rule]:
         quantization,
         remote_code,
         sizing,
+        source_rules,
         speculative,
         supervision,
     )
@@ -108,6 +111,11 @@ def rules() -> list[Rule]:
         quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
         speculative.lookahead,
         legacy_clients.middleware,
+        # where the model comes from: checkpoints, hub, LoRA, compile cache, warm-up (issue 7)
+        source_rules.served_folder,
+        source_rules.lora_adapters,
+        source_rules.compile_cache,
+        source_rules.warm_page_cache,
         # security and supervision (issue 9)
         api_keys.require_api_keys,
         remote_code.explain,

@@ -40,6 +40,8 @@ def write_files(files: dict[str, str]) -> None:
 def execute(plan: Plan) -> None:
     """Replace this process with vLLM: signals reach it directly, its exit code is ours."""
     write_files(plan.files)
+    for step in plan.steps:  # downloads, merges, page-cache warm-up (in plan order)
+        step.run()
     raise_open_files_limit()
     env = {**os.environ, **plan.env}
     sys.stdout.flush()

@@ -31,6 +31,7 @@ class Plan:
     facts: dict[str, str] = field(default_factory=dict)  # shown in dry-run: GPUs, model, vLLM
     files: dict[str, str] = field(default_factory=dict)  # written by launch; dry-run lists paths
     secret_values: tuple[str, ...] = ()
+    steps: list[Any] = field(default_factory=list)  # run by launch before exec, in order
 
     def masked(self, text: str) -> str:
         for secret in self.secret_values:
@@ -49,6 +50,7 @@ class Plan:
             "warnings": [self.masked(w) for w in self.warnings],
             "facts": self.facts,
             "files": sorted(self.files),
+            "steps": [self.masked(step.describe()) for step in self.steps],
         }
 
     def render_text(self) -> str:
@@ -64,6 +66,7 @@ class Plan:
             value = entry["value"]
             value = value if isinstance(value, str) else json.dumps(value)
             lines.append(f"  {name:<{width}}  {value:<14} {entry['source']:<8} {entry['reason']}")
+        lines += ["Before vLLM starts:"] * bool(data["steps"]) + [f"  {s}" for s in data["steps"]]
         lines += [f"Warning: {w}" for w in data["warnings"]]
         return "\n".join(lines)
 
@@ -93,7 +96,8 @@ def build(ctx: Context, launcher: list[str]) -> Plan:
                             Decision(value, "cli", "passed through to vLLM"))
     env = {name: str(decision.value) for name, decision in ctx.env.items()}
     return Plan(argv=argv, env=env, settings=settings, warnings=list(ctx.warnings),
-                files=dict(ctx.files), secret_values=secret_values(ctx))
+                files=dict(ctx.files), secret_values=secret_values(ctx),
+                steps=list(ctx.steps))
 
 
 def secret_values(ctx: Context) -> tuple[str, ...]:

@@ -176,6 +176,24 @@ class Settings(BaseSettings):
         env="TRITON_MODEL_JSON", flags=("--triton-model-json",), vllm=False,
         help="Triton vLLM engine-args file read as settings (default: model dir model.json).",
     )
+    model_hub: Literal["huggingface", "modelscope"] | None = knob(
+        env="MODEL_HUB", default="huggingface", vllm=False,
+        help="Where a MODEL given as a hub id (org/name[@revision]) is downloaded from.",
+    )
+    base_model: str | None = knob(
+        env="BASE_MODEL", vllm=False,
+        help="Base model (folder or hub id) for a LoRA adapter MODEL; else the adapter's"
+             " base_model_name_or_path.",
+    )
+    merge_lora: Bool | None = knob(
+        env="MERGE_LORA", default=False, vllm=False,
+        help="Merge a LoRA adapter into its base once (cached) and serve the merged model.",
+    )
+    cache_dir: str | None = knob(
+        env="CACHE_DIR", vllm=False,
+        help="Persistent folder for hub downloads, merged adapters and vLLM's compile cache"
+             " (VLLM_CACHE_ROOT), so restarts skip them.",
+    )
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ pip_install() { "$PYTHON" -m pip install -q --no-cache-dir -c "$CONSTRAINTS" ${P
 
 # Packages each variant serves with. vLLM 0.33 moved bitsandbytes out of core into a plugin; the
 # older V100 release still has it built in. modelscope/huggingface_hub fetch models by name.
-MODEL_TOOLS="ray huggingface_hub modelscope"
+MODEL_TOOLS="ray huggingface_hub modelscope peft"  # peft: MERGE_LORA merges adapters
 
 case "$STEP" in
   constraints)

@@ -54,6 +54,9 @@ ENV_KNOBS = {"MODEL", "QUANTIZATION", "MAX_MODEL_LEN", "DTYPE", "ENABLE_PREFIX_C
              "ASSUME_GPUS", "RUN_IMAGE_VARIANT", "VLLM_ALLOW_LONG_MAX_MODEL_LEN",
              "API_KEYS", "SPECULATIVE_MODEL", "PROMPT_LOOKUP_MAX", "PROMPT_LOOKUP_MIN",
              "LEGACY_CLIENTS", "TRITON_MODEL_JSON", "SHUTDOWN_TIMEOUT", "API_KEY"}
+# model sources (issue 7): a test's hub, cache and offline mode are the ones it sets
+ENV_KNOBS |= {"MODEL_HUB", "BASE_MODEL", "MERGE_LORA", "CACHE_DIR", "HF_HUB_OFFLINE",
+              "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_TOKEN", "VLLM_CACHE_ROOT"}
 
 
 @pytest.fixture(scope="session")
