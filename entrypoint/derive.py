@@ -98,13 +98,14 @@ def cpu_kv_cache_space(ctx: Context) -> None:
 
 def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
-    from . import quantization
+    from . import chat_rules, quantization
 
     return [
         quantization.check_known,
         tensor_parallel_size,
         max_model_len,
         cpu_kv_cache_space,
+        chat_rules.apply_family,
     ]
 
 

@@ -133,6 +133,11 @@ class Settings(BaseSettings):
         env="DISABLE_MEM_CACHE", default=False, vllm=False,
         help="Skip warming the page cache with the weight files.",
     )
+    run_dir: str | None = knob(
+        env="RUN_DIR", default="/tmp/llm-serve-run", vllm=False,
+        help="Writable folder for files run generates for vLLM (e.g. a generation config that "
+        "adds a family's stop tokens).",
+    )
 
 
 @dataclass(frozen=True)

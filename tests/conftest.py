@@ -50,7 +50,8 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 60):
 
 ENV_KNOBS = {"MODEL", "QUANTIZATION", "MAX_MODEL_LEN", "DTYPE", "ENABLE_PREFIX_CACHING", "TP",
              "TRUST_REMOTE_CODE", "GPU_MEMORY_UTILIZATION", "ENFORCE_EAGER", "USE_LOOKAHEAD",
-             "NUM_SPECULATIVE_TOKENS", "MODEL_ID", "CONV_TEMPLATE", "DISABLE_MEM_CACHE"}
+             "NUM_SPECULATIVE_TOKENS", "MODEL_ID", "CONV_TEMPLATE", "DISABLE_MEM_CACHE",
+             "RUN_DIR"}
 
 
 @pytest.fixture(scope="session")
