@@ -1,6 +1,7 @@
-"""Generated documentation: the settings table in README.md comes from the knob declarations.
+"""Generated documentation: the settings table in README.md comes from the knob declarations,
+the model families table in docs/models.md from templates/catalog.json.
 
-`python -m entrypoint.docs --write` refreshes it; the tests fail when it is stale.
+`python -m entrypoint.docs --write` refreshes them; the tests fail when one is stale.
 """
 
 from __future__ import annotations
@@ -39,10 +40,53 @@ def render_readme(text: str) -> str:
     return replace_between(text, BEGIN, END, settings_table())
 
 
+MODELS_DOC = README.parent / "docs" / "models.md"
+FAMILIES_BEGIN, FAMILIES_END = "<!-- families:begin -->", "<!-- families:end -->"
+
+
+def _model_id_rule(rule: dict) -> str:
+    parts = [" and ".join(rule.get("all", ()))]
+    if rule.get("any"):
+        parts.append("(" + " or ".join(rule["any"]) + ")")
+    if rule.get("none"):
+        parts.append("not " + " or ".join(rule["none"]))
+    return "contains " + " and ".join(p for p in parts if p) if rule else "-"
+
+
+def families_table() -> str:
+    from .chat_catalog import catalog
+
+    rows = ["| # | family | CONV_TEMPLATE | MODEL_ID rule (any case) | chat template | "
+            "tool parser | reasoning parser | extra args | extra stop token ids |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for number, family in enumerate(catalog(), 1):
+        template = f"`{family.template}`" if family.template else "the model's own"
+        if family.template:
+            template += (" (replaces the model's)" if family.replace_model_template
+                         else " (if the model has none)")
+        tool = f"`{family.tool_call_parser}`" if family.tool_call_parser else "-"
+        if family.auto_tool_choice:
+            tool += " + auto tool choice"
+        reasoning = f"`{family.reasoning_parser}`" if family.reasoning_parser else "-"
+        args = " ".join(f"`{k}`" if v is True else f"`{k} {v}`" for k, v in family.args.items())
+        stops = ", ".join(map(str, family.stop_token_ids)) or "-"
+        names = ", ".join(f"`{n}`" for n in family.conv_templates)
+        rows.append(f"| {number} | {family.family} | {names} | {_model_id_rule(family.model_id)}"
+                    f" | {template} | {tool} | {reasoning} | {args or '-'} | {stops} |")
+    return "\n".join(rows)
+
+
+def render_models_doc(text: str) -> str:
+    return replace_between(text, FAMILIES_BEGIN, FAMILIES_END, families_table())
+
+
+GENERATED = ((README, render_readme), (MODELS_DOC, render_models_doc))
+
 if __name__ == "__main__":
-    current = README.read_text()
-    fresh = render_readme(current)
-    if "--write" in sys.argv:
-        README.write_text(fresh)
-    elif fresh != current:
-        sys.exit("README.md settings table is stale: run `make docs`.")
+    for path, render in GENERATED:
+        current = path.read_text()
+        fresh = render(current)
+        if "--write" in sys.argv:
+            path.write_text(fresh)
+        elif fresh != current:
+            sys.exit(f"{path.name} is stale: run `make docs`.")

@@ -567,3 +567,12 @@ def test_identified_family_without_a_template_gets_the_catalogs(tmp_path):
     plan = plan_for(model)
     assert flag_value(plan, "--chat-template").endswith("templates/baichuan2.jinja")
     assert plan.settings["chat_template"].source == "model"
+
+
+def test_families_table_in_docs_is_fresh():
+    from entrypoint import docs
+
+    text = docs.MODELS_DOC.read_text()
+    assert docs.render_models_doc(text) == text, "docs/models.md is stale: run `make docs`"
+    for family in chat_catalog.catalog():
+        assert f"| {family.family} |" in text
