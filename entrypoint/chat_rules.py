@@ -35,8 +35,7 @@ def apply_family(ctx: Context) -> None:
     _record_model_id(ctx)
     own_template = chat_catalog.model_chat_template(ctx.model) is not None
     if match is None:
-        ctx.decide("conv_template", None, "default",
-                   "no catalog rule matched MODEL_ID, ti_model_config.json or the model dir")
+        ctx.decide("conv_template", None, "default", _no_match_reason(ctx))
         if not own_template and not ctx.argv.passes("--chat-template"):
             ctx.warnings.append(
                 "The model ships no chat template and no catalog family matched it, so chat "
@@ -52,6 +51,14 @@ def apply_family(ctx: Context) -> None:
     _parsers(ctx, match)
     _extra_args(ctx, match)
     _stop_tokens(ctx, match)
+
+
+def _no_match_reason(ctx: Context) -> str:
+    model_id = ctx.given.get("model_id")
+    named = f"MODEL_ID {model_id.value}" if model_id else "no MODEL_ID"
+    shown = ", ".join(ctx.model.architectures) or ctx.model.model_type or "unknown architecture"
+    return (f"no catalog family matched ({named}; ti_model_config.json; model dir: {shown}):"
+            " vLLM's defaults apply")
 
 
 def _record_model_id(ctx: Context) -> None:
@@ -104,7 +111,8 @@ def _parsers(ctx: Context, match: Match) -> None:
 def _extra_args(ctx: Context, match: Match) -> None:
     """Catalog `args`: a knob run owns is decided (unless the user set it); others pass on."""
     for option, value in match.family.args.items():
-        why = f"{match.family.family} needs {option} {value} ({match.reason})"
+        shown = option if value is True else f"{option} {value}"
+        why = f"{match.family.family} needs {shown} ({match.reason})"
         knob = FLAG_NAMES.get(option)
         if knob is not None:
             if ctx.decided[knob.name].source == "default":

@@ -362,7 +362,10 @@ def test_no_match_is_said_and_warned_when_chat_cannot_work(tmp_path):
                                                  "model_type": "gpt2", "n_positions": 1024})
     plan = plan_for(model, env={"MODEL_ID": "openai-community/gpt2"})
     entry = plan.settings["conv_template"]
-    assert entry.value is None and entry.reason.startswith("no catalog rule matched")
+    assert entry.value is None
+    assert entry.reason == ("no catalog family matched (MODEL_ID openai-community/gpt2; "
+                            "ti_model_config.json; model dir: GPT2LMHeadModel): vLLM's defaults "
+                            "apply")
     assert any("ships no chat template" in w and "CONV_TEMPLATE" in w for w in plan.warnings)
     assert "--chat-template" not in plan.argv and "--tool-call-parser" not in plan.argv
 
