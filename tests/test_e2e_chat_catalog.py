@@ -3,8 +3,9 @@
 One tiny trained model (tests/tool_call_model.py), two servers started by `run`:
 - MODEL_ID of a Qwen2.5 instruct model: hermes tool parser and auto tool choice, so the openai
   client gets a parsed `tool_calls` entry;
-- MODEL_ID of Qwen (1.x) Chat: the catalog's extra stop token ids reach vLLM through a generated
-  generation config, so the answer ends at <|im_end|> where the Qwen2.5 server keeps talking.
+- CONV_TEMPLATE=qwen-7b-chat (Qwen 1.x Chat): the catalog's ChatML template file is passed to
+  vLLM, and its extra stop token ids reach vLLM through a generated generation config, so the
+  answer ends at <|im_end|> where the Qwen2.5 server keeps talking.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from entrypoint.chat_catalog import TEMPLATES_DIR
 from tests.conftest import CACHE, Server
 from tests.tool_call_model import AFTER_STOP, STOP_ANSWER, STOP_PROMPT, TOOL_PROMPT, VERSION
 
@@ -62,7 +64,7 @@ def run_dir(tmp_path_factory) -> Path:
 def qwen_chat_server(tool_call_model, run_dir, tmp_path_factory):
     log = tmp_path_factory.mktemp("qwen1") / "server.log"
     started = Server([str(tool_call_model), "--served-model-name", "tiny", "--enforce-eager"],
-                     {"MODEL_ID": "Qwen/Qwen-7B-Chat", "MAX_MODEL_LEN": "512",
+                     {"CONV_TEMPLATE": "qwen-7b-chat", "MAX_MODEL_LEN": "512",
                       "RUN_DIR": str(run_dir)}, log)
     yield started
     started.stop()
@@ -99,6 +101,9 @@ class TestQwenChatStopTokens:
         assert choice.message.content.strip() == STOP_ANSWER
         assert choice.finish_reason == "stop"
 
-    def test_generation_config_was_written_for_vllm(self, server, run_dir):
+    def test_generation_config_and_template_were_handed_to_vllm(self, server, run_dir):
         (written,) = run_dir.glob("generation-config-*/generation_config.json")
         assert json.loads(written.read_text())["eos_token_id"] == [151643, 151644, 151645]
+        command = server.log.read_text().split("Command:\n", 1)[1].splitlines()[0]
+        assert f"--generation-config {written.parent}" in command
+        assert f"--chat-template {TEMPLATES_DIR / 'chatml.jinja'}" in command
