@@ -579,3 +579,12 @@ def test_families_table_in_docs_is_fresh():
     assert docs.render_models_doc(text) == text, "docs/models.md is stale: run `make docs`"
     for family in chat_catalog.catalog():
         assert f"| {family.family} |" in text
+
+
+def test_unmatched_model_id_falls_through_to_the_model_dir(tmp_path):
+    model = write_model_dir(tmp_path / "model", QWEN3_CONFIG)
+    plan = plan_for(model, env={"MODEL_ID": "acme/support-bot-v2"})
+    entry = plan.settings["conv_template"]
+    assert (entry.value, entry.source) == ("qwen3", "model")
+    assert flag_value(plan, "--reasoning-parser") == "qwen3"
+    assert plan.settings["reasoning_parser"].source == "model"
