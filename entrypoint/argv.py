@@ -10,6 +10,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
+from . import legacy_flags
 from .errors import UserError
 from .settings import BOOL_WORDS_HELP, FALSE_WORDS, FLAG_NAMES, TRUE_WORDS, Knob, parse_bool
 from .vllm_options import VllmOptions
@@ -146,7 +147,7 @@ def _pass_through(option: str, inline: str | None, cursor: _Cursor, options: Vll
                   parsed: ParsedArgv) -> None:
     canonical = options.canonical(option)
     if canonical is None:
-        parsed.unknown.append(PassFlag(option, cursor.pop_values(option, inline, "optional")))
+        parsed.unknown.append(PassFlag(option, _unknown_values(option, inline, cursor)))
         return
     kind = options.kinds[canonical]
     if kind in ("bool+", "bool-", "switch"):
@@ -155,6 +156,20 @@ def _pass_through(option: str, inline: str | None, cursor: _Cursor, options: Vll
         return
     how_many = {"multi": "many", "append": "one", "value": "one"}.get(kind, "optional")
     parsed.passthrough.append(PassFlag(canonical, cursor.pop_values(canonical, inline, how_many)))
+
+
+def _unknown_values(option: str, inline: str | None, cursor: _Cursor) -> tuple[str, ...]:
+    """A legacy flag takes what it took in old vLLM (so `--use-v2-block-manager /model` keeps
+    the model); any other unknown flag takes the values that follow it."""
+    takes = legacy_flags.takes(option)
+    if inline is not None:
+        return (inline,)
+    if takes == "none":
+        return ()
+    if takes == "bool":
+        word = cursor.pop_bool_word()
+        return () if word is None else (str(word).lower(),)
+    return cursor.pop_values(option, None, takes)
 
 
 def _emit_bool(canonical: str, kind: str, apply: bool, options: VllmOptions,

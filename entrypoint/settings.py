@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     )
     enable_prefix_caching: Bool | None = knob(
         env="ENABLE_PREFIX_CACHING", flags=("--enable-prefix-caching",), default=True,
-        help="Reuse the KV cache of shared prompt prefixes.",
+        help="Reuse the KV cache of shared prompt prefixes; on, except on V100-generation GPUs.",
     )
     tensor_parallel_size: int | None = knob(
         env="TP", flags=("--tensor-parallel-size", "-tp"), default=1, ge=1,
@@ -129,9 +129,40 @@ class Settings(BaseSettings):
         env="CONV_TEMPLATE", vllm=False,
         help="Conversation template name (see the template catalog); overrides MODEL_ID rules.",
     )
+    assume_gpus: str | None = knob(
+        env="ASSUME_GPUS", flags=("--assume-gpus",), vllm=False,
+        help="Plan for these GPUs instead of the ones found (with --dry-run): COUNTxNAME such as"
+             " 8xH100-80GB, 2xA10, 1xV100-32GB, 4xL20; `none` plans for the CPU build.",
+    )
     disable_mem_cache: Bool | None = knob(
         env="DISABLE_MEM_CACHE", default=False, vllm=False,
         help="Skip warming the page cache with the weight files.",
+    )
+    api_keys: str | None = knob(
+        env="API_KEYS", vllm=False, secret=True,
+        help="Several API keys, comma-separated; each one is accepted (with API_KEY too).",
+    )
+    speculative_model: str | None = knob(
+        env="SPECULATIVE_MODEL", vllm=False,
+        help="Draft model for speculative decoding (old --speculative-model; [ngram]: lookahead).",
+    )
+    # vLLM's own defaults are 5/5; a shorter minimum match proposes more often on the short
+    # repeats (code, JSON, quoted text) that lookahead users serve.
+    prompt_lookup_max: int | None = knob(
+        env="PROMPT_LOOKUP_MAX", default=4, vllm=False, ge=1,
+        help="Longest prompt n-gram that lookahead matches.",
+    )
+    prompt_lookup_min: int | None = knob(
+        env="PROMPT_LOOKUP_MIN", default=2, vllm=False, ge=1,
+        help="Shortest prompt n-gram that lookahead matches.",
+    )
+    legacy_clients: Bool | None = knob(
+        env="LEGACY_CLIENTS", flags=("--legacy-clients",), default=True, vllm=False,
+        help="Serve old clients: guided_* request fields and Triton /v2/models/*/generate.",
+    )
+    triton_model_json: str | None = knob(
+        env="TRITON_MODEL_JSON", flags=("--triton-model-json",), vllm=False,
+        help="Triton vLLM engine-args file read as settings (default: model dir model.json).",
     )
     run_dir: str | None = knob(
         env="RUN_DIR", default="/tmp/llm-serve-run", vllm=False,

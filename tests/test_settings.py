@@ -92,12 +92,13 @@ def test_defaults(llama_dir):
 
 
 def test_every_vllm_knob_reaches_argv(llama_dir):
-    plan = plan_for(llama_dir, ["--quantization", "fp8", "--dtype", "float16", "-tp", "2",
+    plan = plan_for(llama_dir, ["--quantization", "fp8_per_tensor", "--dtype", "float16",
+                                "-tp", "2",
                                 "--max-model-len", "4096", "--gpu-memory-utilization", "0.8",
                                 "--enforce-eager", "--no-enable-prefix-caching",
                                 "--no-trust-remote-code", "--port", "9000"])
     argv = plan.argv
-    for flag, value in [("--quantization", "fp8"), ("--dtype", "float16"),
+    for flag, value in [("--quantization", "fp8_per_tensor"), ("--dtype", "float16"),
                         ("--tensor-parallel-size", "2"), ("--max-model-len", "4096"),
                         ("--gpu-memory-utilization", "0.8"), ("--port", "9000")]:
         assert argv[argv.index(flag) + 1] == value

