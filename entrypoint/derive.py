@@ -85,6 +85,7 @@ def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
     from . import (
         api_keys,
+        chat_rules,
         gates,
         legacy_clients,
         quantization,
@@ -116,6 +117,8 @@ def rules() -> list[Rule]:
         source_rules.lora_adapters,
         source_rules.compile_cache,
         source_rules.warm_page_cache,
+        # chat template, tool and reasoning parsers by model family (issue 4)
+        chat_rules.apply_family,
         # security and supervision (issue 9)
         api_keys.require_api_keys,
         remote_code.explain,

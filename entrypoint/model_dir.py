@@ -11,6 +11,7 @@ from .errors import UserError
 from .weights import checkpoint_bytes
 
 OPTIONAL_FILES = ("tokenizer_config.json", "generation_config.json", "ti_model_config.json")
+OPTIONAL_TEXT_FILES = ("chat_template.jinja",)  # transformers >= 4.47 saves the template here
 # Where configs put the trained context length, most specific first.
 CONTEXT_KEYS = ("max_position_embeddings", "max_sequence_length", "seq_length", "n_positions",
                 "model_max_length")
@@ -41,12 +42,22 @@ def read_json(path: Path, required: bool = False) -> dict[str, Any] | None:
     return data
 
 
+def read_text(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path} cannot be read ({error}); restore the file.") from None
+
+
 @dataclass(frozen=True)
 class ModelFacts:
     path: Path
     config: dict[str, Any]
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     checkpoint_bytes: int | None = None  # weights on disk (weights.checkpoint_bytes)
+    texts: dict[str, str] = field(default_factory=dict)  # OPTIONAL_TEXT_FILES found
 
     @property
     def text_config(self) -> dict[str, Any]:
@@ -113,5 +124,6 @@ def read_model_dir(path: Path) -> ModelFacts:
         raise UserError(f"MODEL={path} is a file; set MODEL to the folder that holds config.json.")
     config = read_json(path / "config.json", required=True)
     files = {name: data for name in OPTIONAL_FILES if (data := read_json(path / name))}
+    texts = {name: text for name in OPTIONAL_TEXT_FILES if (text := read_text(path / name))}
     return ModelFacts(path=path, config=config, files=files,
-                      checkpoint_bytes=checkpoint_bytes(path))
+                      checkpoint_bytes=checkpoint_bytes(path), texts=texts)

@@ -67,6 +67,8 @@ class Plan:
             value = value if isinstance(value, str) else json.dumps(value)
             lines.append(f"  {name:<{width}}  {value:<14} {entry['source']:<8} {entry['reason']}")
         lines += ["Before vLLM starts:"] * bool(data["steps"]) + [f"  {s}" for s in data["steps"]]
+        lines += ["Files written before the start:"] * bool(data["files"])
+        lines += [f"  {path}" for path in data["files"]]
         lines += [f"Warning: {w}" for w in data["warnings"]]
         return "\n".join(lines)
 

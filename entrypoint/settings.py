@@ -194,6 +194,11 @@ class Settings(BaseSettings):
         help="Persistent folder for hub downloads, merged adapters and vLLM's compile cache"
              " (VLLM_CACHE_ROOT), so restarts skip them.",
     )
+    run_dir: str | None = knob(
+        env="RUN_DIR", default="/tmp/llm-serve-run", vllm=False,
+        help="Writable folder for files run generates for vLLM (e.g. a generation config that "
+        "adds a family's stop tokens).",
+    )
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def test_every_vllm_knob_reaches_argv(llama_dir):
 
 
 def test_run_only_knobs_stay_out_of_argv(llama_dir):
-    plan = plan_for(llama_dir, env={"MODEL_ID": "x", "CONV_TEMPLATE": "y",
+    plan = plan_for(llama_dir, env={"MODEL_ID": "x", "CONV_TEMPLATE": "qwen",
                                     "DISABLE_MEM_CACHE": "1"})
     assert not any(a.startswith(("--model-id", "--conv-template", "--disable-mem-cache"))
                    for a in plan.argv)
