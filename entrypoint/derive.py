@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .argv import ParsedArgv, PassFlag
+from .cluster import SINGLE_NODE, ClusterSpec
 from .hardware import Inventory
 from .model_dir import ModelFacts
 from .settings import KNOBS
@@ -42,6 +43,8 @@ class Context:
     files: dict[str, str] = field(default_factory=dict)  # path -> content, written at launch
     facts: dict[str, str] = field(default_factory=dict)  # shown by --dry-run: estimates, gates
     vllm_version: str = REFERENCE_VERSION  # of the option table in use: names differ by release
+    cluster: ClusterSpec = SINGLE_NODE  # this node's multi-node group, as the platform describes it
+    multinode: Any = None  # multinode.NodeRole once decided; None on a single node
 
     def value(self, name: str) -> Any:
         return self.decided[name].value
@@ -80,7 +83,7 @@ def cpu_kv_cache_space(ctx: Context) -> None:
 
 def rules() -> list[Rule]:
     """In the order they run; later rules may read earlier decisions."""
-    from . import gates, legacy_clients, quantization, sizing, speculative
+    from . import gates, legacy_clients, multinode, quantization, sizing, speculative
 
     return [
         quantization.check_known,
@@ -98,6 +101,7 @@ def rules() -> list[Rule]:
         quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
         speculative.lookahead,
         legacy_clients.middleware,
+        *multinode.rules(),
     ]
 
 

@@ -45,10 +45,18 @@ def write_files(files: dict[str, str]) -> None:
         os.replace(staging, path)
 
 
-def execute(plan: Plan) -> None:
-    """Replace this process with vLLM: signals reach it directly, its exit code is ours."""
+def execute(plan: Plan) -> int:
+    """Replace this process with vLLM: signals reach it directly, its exit code is ours.
+
+    On a node of a multi-node group, `multinode_launch` forms the group first and (with Ray)
+    stays as the supervisor; it returns the exit code.
+    """
     write_files(plan.files)
     raise_open_files_limit()
+    if plan.multinode:
+        from . import multinode_launch
+
+        return multinode_launch.execute(plan)
     env = {**os.environ, **plan.env}
     sys.stdout.flush()
     sys.stderr.flush()

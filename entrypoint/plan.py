@@ -27,6 +27,7 @@ class Plan:
     facts: dict[str, str] = field(default_factory=dict)  # shown in dry-run: GPUs, model, vLLM
     files: dict[str, str] = field(default_factory=dict)  # written by launch; dry-run lists paths
     secret_values: tuple[str, ...] = ()
+    multinode: Any = None  # multinode.NodeRole on a node of a multi-node group
 
     def masked(self, text: str) -> str:
         for secret in self.secret_values:
@@ -45,11 +46,14 @@ class Plan:
             "warnings": [self.masked(w) for w in self.warnings],
             "facts": self.facts,
             "files": sorted(self.files),
+            **({"node": node_json(self.multinode)} if self.multinode else {}),
         }
 
     def render_text(self) -> str:
         data = self.to_json()
         lines = ["Command:", "  " + shlex.join(data["argv"])]
+        if self.multinode:
+            lines = node_lines(data["node"], data["argv"])
         if data["env"]:
             lines += ["Environment for vLLM:"]
             lines += [f"  {k}={v}" for k, v in data["env"].items()]
@@ -62,6 +66,29 @@ class Plan:
             lines.append(f"  {name:<{width}}  {value:<14} {entry['source']:<8} {entry['reason']}")
         lines += [f"Warning: {w}" for w in data["warnings"]]
         return "\n".join(lines)
+
+
+def node_json(node) -> dict[str, Any]:
+    return {
+        "role": node.role, "backend": node.backend, "convention": node.spec.convention,
+        "nodes": node.spec.nodes, "rank": node.spec.rank, "head": node.spec.head_address,
+        "ray_address": node.spec.ray_address, "gpus_per_node": node.gpus_per_node,
+        "timeout_s": node.timeout, "runs_vllm": node.runs_vllm, "summary": node.describe(),
+        "ray_start": node.ray_start_argv(node.spec.route) if node.starts_ray else None,
+    }
+
+
+def node_lines(node: dict[str, Any], argv: list[str]) -> list[str]:
+    lines = ["Node:"] + [f"  {line}" for line in node["summary"]]
+    if node["ray_start"]:
+        lines += ["Ray daemon (started first, then supervised):",
+                  "  " + shlex.join(node["ray_start"])]
+    lines += ["Command:"]
+    if node["runs_vllm"]:
+        lines += ["  " + shlex.join(argv)]
+    else:
+        lines += ["  (none: vLLM runs on rank 0; this node only lends its GPUs to Ray)"]
+    return lines
 
 
 def knob_flags(name: str, decision: Decision) -> list[str]:
@@ -89,5 +116,5 @@ def build(ctx: Context, launcher: list[str]) -> Plan:
                             Decision(value, "cli", "passed through to vLLM"))
     env = {name: str(decision.value) for name, decision in ctx.env.items()}
     return Plan(argv=argv, env=env, settings=settings, warnings=list(ctx.warnings),
-                files=dict(ctx.files))
+                files=dict(ctx.files), multinode=ctx.multinode)
 
