@@ -31,7 +31,8 @@ EXIT_NOT_FORMED = 2  # the group never formed: a configuration or scheduling pro
 EXIT_GROUP_BROKE = 1  # the group formed and then lost a member, or Ray died
 POLL_S = 0.5
 HEAD_LOST_AFTER_S = 5.0  # a worker leaves once the head refused connections this long
-STOP_GRACE_S = 30.0
+STOP_GRACE_S = 30.0  # vLLM's own drain (--shutdown-timeout) must fit in this
+BROKEN_GRACE_S = 3.0
 
 
 class GroupError(Exception):
@@ -77,6 +78,10 @@ class Stop:
 
     def __init__(self):
         self.signum: int | None = None
+        self.install()
+
+    def install(self) -> None:
+        """Also after `ray.init`, whose crash handler would otherwise abort on SIGTERM."""
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._handle)
 
@@ -237,10 +242,15 @@ def run_head(plan: Plan, node: NodeRole, route: Route | None, env: dict[str, str
         vllm = Child("vllm", plan.argv, env)
         return supervise(formed, node, vllm, ray_daemon, stop)
     finally:
+        # A broken group serves nothing: stop fast. A requested stop lets vLLM drain.
+        broken = not stop.signum
+        started = time.monotonic()
+        disconnect()  # while the head still answers; at exit it would wait for a gone GCS
         if vllm:
-            vllm.stop()
+            vllm.stop(grace=BROKEN_GRACE_S if broken else STOP_GRACE_S)
         if ray_daemon:
-            ray_daemon.stop(grace=10)
+            ray_daemon.stop(grace=BROKEN_GRACE_S)
+        say(f"stopped in {time.monotonic() - started:.1f}s.")
 
 
 def connect(address: str, ray_daemon: Child | None, deadline: float, node: NodeRole,
@@ -257,6 +267,14 @@ def connect(address: str, ray_daemon: Child | None, deadline: float, node: NodeR
     import ray
 
     ray.init(address=f"{host}:{port}", logging_level="ERROR", log_to_driver=False)
+    stop.install()
+
+
+def disconnect() -> None:
+    if "ray" in sys.modules:
+        import ray
+
+        ray.shutdown()
 
 
 def current_status(node: NodeRole) -> GroupStatus:

@@ -28,7 +28,7 @@ pytestmark = [
 GPUS = 2  # per node, as `ray start --num-gpus 2`
 
 
-def start_rank(host: Host, environ: dict, log: Path, ray_tmp: Path, timeout: float = 60,
+def start_rank(host: Host, environ: dict, log: Path, ray_tmp: Path, timeout: float = 120,
                model: Path | None = None) -> subprocess.Popen:
     env = {**clean_environ(), **environ, "TEST_GPUS_PER_NODE": str(GPUS),
            "MULTINODE_TIMEOUT": str(timeout), "DISTRIBUTED_BACKEND": "ray",
@@ -38,7 +38,7 @@ def start_rank(host: Host, environ: dict, log: Path, ray_tmp: Path, timeout: flo
     return host.start(argv, env, log, cwd=REPO)
 
 
-def wait_for_line(log: Path, pattern: str, process: subprocess.Popen, limit: float = 90) -> str:
+def wait_for_line(log: Path, pattern: str, process: subprocess.Popen, limit: float = 150) -> str:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         text = log.read_text(errors="replace") if log.exists() else ""
@@ -87,12 +87,15 @@ def test_group_forms_and_head_stops_when_a_worker_dies(tmp_path, model):
         assert report["RAY_ADDRESS"] == f"{head.address}:6379"
         assert worker_run.poll() is None
 
+        died = time.monotonic()
         worker.kill_all()  # the node is gone: every process on it, Ray's included
-        code, seconds = wait_exit(head_run, 60)
+        wait_for_line(head_log, f"^run: rank 1 at {re.escape(worker.address)} with 2 GPUs left "
+                      "the group; stopping vLLM", head_run, limit=60)
+        noticed = time.monotonic() - died
+        code, _ = wait_exit(head_run, 60)
         assert code == 1
-        assert any(f"rank 1 at {worker.address} with 2 GPUs left the group" in line
-                   for line in run_lines(head_log)), run_lines(head_log)
-        print(f"head exited {seconds:.1f}s after the worker's host died")
+        print(f"head noticed the lost worker after {noticed:.1f}s, "
+              f"exited after {time.monotonic() - died:.1f}s")
 
 
 def test_rank_that_never_starts_makes_the_head_time_out_naming_it(tmp_path, model):
@@ -100,14 +103,14 @@ def test_rank_that_never_starts_makes_the_head_time_out_naming_it(tmp_path, mode
     with hosts(3) as (head, _absent, third), short_tmpdir() as ray_tmp:
         group = {"WORLD_SIZE": "3", "MASTER_ADDR": head.address}
         head_log, third_log = tmp_path / "head.log", tmp_path / "rank2.log"
-        head_run = start_rank(head, {**group, "RANK": "0"}, head_log, ray_tmp, timeout=25,
+        head_run = start_rank(head, {**group, "RANK": "0"}, head_log, ray_tmp, timeout=45,
                               model=model)
-        third_run = start_rank(third, {**group, "RANK": "2"}, third_log, ray_tmp, timeout=25,
+        third_run = start_rank(third, {**group, "RANK": "2"}, third_log, ray_tmp, timeout=45,
                                model=model)
-        code, _ = wait_exit(head_run, 90)
+        code, _ = wait_exit(head_run, 120)
         assert code == 2
         final = run_lines(head_log)[-1]
-        assert "the 3-node group did not form within 25s (MULTINODE_TIMEOUT)" in final
+        assert "the 3-node group did not form within 45s (MULTINODE_TIMEOUT)" in final
         assert "rank 1 never joined" in final
         assert f"rank 0 at {head.address} with 2 GPUs; rank 2 at {third.address} with 2 GPUs" \
             in final
@@ -129,8 +132,8 @@ def test_lws_group_forms_and_workers_leave_when_the_head_stops(tmp_path, model):
                               model=model)
         wait_for_line(head_log, r"^STANDIN .*$", head_run)
         os.killpg(head_run.pid, signal.SIGTERM)  # the platform stops the leader
-        code, _ = wait_exit(head_run, 60)
-        assert code in (0, 143, -15), code
+        wait_exit(head_run, 60)  # exits with vLLM's own code (here the stand-in's)
+        assert run_lines(head_log)[-1].startswith("run: stopped in ")
         code, seconds = wait_exit(worker_run, 60)
         assert code == 1
         assert f"the Ray head at {head.address}:6379 stopped answering" in \
