@@ -300,7 +300,7 @@ def wait_for_group(node: NodeRole, address: str, ray_daemon: Child | None, deadl
             raise GroupError(f"the Ray head exited (code {ray_daemon.exit_code()}) before the "
                              "group formed.", EXIT_GROUP_BROKE)
         if time.monotonic() > deadline or stop.signum:
-            why = "stopped by a signal" if stop.signum else (
+            why = "was stopped by a signal before it formed" if stop.signum else (
                 f"did not form within {node.timeout:g}s (MULTINODE_TIMEOUT)")
             raise GroupError(
                 f"the {node.spec.nodes}-node group {why}: {status.problem_text()} "
