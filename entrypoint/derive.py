@@ -93,6 +93,7 @@ def rules() -> list[Rule]:
         gates.pin_visible_gpus,
         gates.check_prequantized,
         gates.check_quantization_capability,
+        *multinode.early_rules(),
         sizing.tensor_parallel_size,
         sizing.max_model_len,
         sizing.dtype,

@@ -178,6 +178,11 @@ def mp_flags(ctx: Context, spec: ClusterSpec) -> None:
                                                    reason)))
 
 
+def early_rules() -> list:
+    """Before sizing: tensor parallel and the memory preflight need the group's stage count."""
+    return [distributed_backend, pipeline_parallel_size]
+
+
 def rules() -> list:
-    """Appended to derive's rules, after tensor_parallel_size has been decided."""
-    return [distributed_backend, pipeline_parallel_size, check_group_size, node_role]
+    """After sizing has decided tensor_parallel_size."""
+    return [check_group_size, node_role]
