@@ -232,3 +232,21 @@ def test_dry_run_never_imports_ray_and_stays_fast(llama_dir):
     assert result.returncode == 0, result.stderr
     assert "role: ray-head" in result.stdout
     print(result.stdout.splitlines()[-1], f"(process {time.perf_counter() - started:.2f}s)")
+
+
+def test_model_too_large_for_one_node_fits_a_group(tmp_path):
+    """A 70B in bfloat16 (~140 GB) cannot load on 2 x L20 (48 GB) but can on two such nodes."""
+    from entrypoint.cli import make_plan
+    from tests.conftest import write_model_dir
+    from tests.model_configs import MODELS
+
+    model = write_model_dir(tmp_path / "llama70b", MODELS["Llama-3.1-70B-Instruct"])
+    with pytest.raises(UserError):
+        make_plan([str(model), "--dry-run"], {"ASSUME_GPUS": "2xL20"})
+    group = {"ASSUME_GPUS": "2xL20", "NNODES": "2", "NODE_RANK": "0",
+             "MASTER_ADDR": "127.0.0.1", "DISTRIBUTED_BACKEND": "ray"}
+    plan, _ = make_plan([str(model), "--dry-run"], group)
+    tp, pp = (plan.settings[name].value for name in
+              ("tensor_parallel_size", "pipeline_parallel_size"))
+    assert (tp, pp) == (2, 2)
+    assert plan.multinode.role == "ray-head"
