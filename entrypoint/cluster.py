@@ -52,6 +52,7 @@ class ClusterSpec:
     head_port: int | None = None
     ray_address: str | None = None  # an existing Ray cluster to drive (KubeRay)
     read: tuple[tuple[str, str], ...] = ()  # the variables this was read from, for the log
+    head_from: str | None = None  # the variable that named the head (for messages)
     route: Route | None = None
     route_problem: str | None = None  # why `route` is unknown (a head name not resolvable yet)
 
@@ -155,7 +156,7 @@ def _read(environ: Mapping[str, str], convention: Convention) -> ClusterSpec:
     return ClusterSpec(
         convention=convention.name, title=convention.title, nodes=nodes, rank=rank,
         head_address=head, head_port=port, ray_address=ray_found[1] if ray_found else None,
-        read=tuple(read),
+        read=tuple(read), head_from=(ray_found or head_found)[0],
     )
 
 

@@ -131,10 +131,8 @@ def wait_for_route(node: NodeRole, deadline: float, stop: Stop) -> Route | None:
 
 
 def head_variable(node: NodeRole) -> str:
-    names = [name for name, _ in node.spec.read
-             if name in ("MASTER_ADDR", "LWS_LEADER_ADDRESS", "SLURM_LAUNCH_NODE_IPADDR",
-                         "RAY_ADDRESS")]
-    return f"{names[0]} ({node.spec.title})" if names else "the head address"
+    spec = node.spec
+    return f"{spec.head_from} ({spec.title})" if spec.head_from else "the head address"
 
 
 def execute(plan: Plan) -> int:
