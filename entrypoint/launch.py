@@ -37,12 +37,20 @@ def write_files(files: dict[str, str]) -> None:
         os.replace(staging, path)
 
 
-def execute(plan: Plan) -> None:
-    """Replace this process with vLLM: signals reach it directly, its exit code is ours."""
+def execute(plan: Plan) -> int:
+    """Replace this process with vLLM: signals reach it directly, its exit code is ours.
+
+    On a node of a multi-node group, `multinode_launch` forms the group first and (with Ray)
+    stays as the supervisor; it returns the exit code.
+    """
     write_files(plan.files)
     for step in plan.steps:  # downloads, merges, page-cache warm-up (in plan order)
         step.run()
     raise_open_files_limit()
+    if plan.multinode:
+        from . import multinode_launch
+
+        return multinode_launch.execute(plan)
     env = {**os.environ, **plan.env}
     sys.stdout.flush()
     sys.stderr.flush()

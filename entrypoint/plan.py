@@ -32,6 +32,7 @@ class Plan:
     files: dict[str, str] = field(default_factory=dict)  # written by launch; dry-run lists paths
     secret_values: tuple[str, ...] = ()
     steps: list[Any] = field(default_factory=list)  # run by launch before exec, in order
+    multinode: Any = None  # multinode.NodeRole on a node of a multi-node group
 
     def masked(self, text: str) -> str:
         for secret in self.secret_values:
@@ -51,11 +52,14 @@ class Plan:
             "facts": self.facts,
             "files": sorted(self.files),
             "steps": [self.masked(step.describe()) for step in self.steps],
+            **({"node": node_json(self.multinode)} if self.multinode else {}),
         }
 
     def render_text(self) -> str:
         data = self.to_json()
         lines = ["Command:", "  " + shlex.join(data["argv"])]
+        if self.multinode:
+            lines = node_lines(data["node"], data["argv"])
         if data["env"]:
             lines += ["Environment for vLLM:"]
             lines += [f"  {k}={v}" for k, v in data["env"].items()]
@@ -71,6 +75,29 @@ class Plan:
         lines += [f"  {path}" for path in data["files"]]
         lines += [f"Warning: {w}" for w in data["warnings"]]
         return "\n".join(lines)
+
+
+def node_json(node) -> dict[str, Any]:
+    return {
+        "role": node.role, "backend": node.backend, "convention": node.spec.convention,
+        "nodes": node.spec.nodes, "rank": node.spec.rank, "head": node.spec.head_address,
+        "ray_address": node.spec.ray_address, "gpus_per_node": node.gpus_per_node,
+        "timeout_s": node.timeout, "runs_vllm": node.runs_vllm, "summary": node.describe(),
+        "ray_start": node.ray_start_argv(node.spec.route) if node.starts_ray else None,
+    }
+
+
+def node_lines(node: dict[str, Any], argv: list[str]) -> list[str]:
+    lines = ["Node:"] + [f"  {line}" for line in node["summary"]]
+    if node["ray_start"]:
+        lines += ["Ray daemon (started first, then supervised):",
+                  "  " + shlex.join(node["ray_start"])]
+    lines += ["Command:"]
+    if node["runs_vllm"]:
+        lines += ["  " + shlex.join(argv)]
+    else:
+        lines += ["  (none: vLLM runs on rank 0; this node only lends its GPUs to Ray)"]
+    return lines
 
 
 def knob_flags(name: str, decision: Decision) -> list[str]:
@@ -99,7 +126,7 @@ def build(ctx: Context, launcher: list[str]) -> Plan:
     env = {name: str(decision.value) for name, decision in ctx.env.items()}
     return Plan(argv=argv, env=env, settings=settings, warnings=list(ctx.warnings),
                 files=dict(ctx.files), secret_values=secret_values(ctx),
-                steps=list(ctx.steps))
+                steps=list(ctx.steps), multinode=ctx.multinode)
 
 
 def secret_values(ctx: Context) -> tuple[str, ...]:

@@ -199,6 +199,18 @@ class Settings(BaseSettings):
         help="Writable folder for files run generates for vLLM (e.g. a generation config that "
         "adds a family's stop tokens).",
     )
+    pipeline_parallel_size: int | None = knob(
+        env="PP", flags=("--pipeline-parallel-size", "-pp"), default=1, ge=1,
+        help="Pipeline stages one replica is split over; the node count when multi-node and unset.",
+    )
+    distributed_backend: Literal["ray", "mp", "uni", "external_launcher"] | None = knob(
+        env="DISTRIBUTED_BACKEND", flags=("--distributed-executor-backend",),
+        help="How vLLM spans GPUs and nodes; multi-node: ray (default) or mp (vLLM's own).",
+    )
+    multinode_timeout: float | None = knob(
+        env="MULTINODE_TIMEOUT", default=600, gt=0, vllm=False,
+        help="Seconds the nodes of a multi-node group wait for each other before giving up.",
+    )
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,16 @@ def _passed_int(ctx: Context, *options: str) -> int | None:
 
 
 def pipeline_size(ctx: Context) -> int:
+    """All pipeline stages of a replica (PP; a multi-node group decides it before sizing)."""
+    decided = ctx.decided.get("pipeline_parallel_size")
+    if decided is not None and decided.value:
+        return int(decided.value)
     return _passed_int(ctx, "--pipeline-parallel-size", "-pp") or 1
+
+
+def stages_here(ctx: Context) -> int:
+    """Pipeline stages sharing this node's GPUs: a multi-node group spreads them over its nodes."""
+    return max(1, pipeline_size(ctx) // ctx.cluster.nodes)
 
 
 def heads_text(dims: Shape) -> str:
@@ -62,7 +71,7 @@ def heads_text(dims: Shape) -> str:
 
 def tensor_parallel_size(ctx: Context) -> None:
     dims = model_shape.shape(ctx.model)
-    count, pp = ctx.hardware.count, pipeline_size(ctx)
+    count, pp = ctx.hardware.count, stages_here(ctx)
     if ctx.user_set("tensor_parallel_size"):
         tp = ctx.value("tensor_parallel_size")
         if not valid_tp(dims, tp):
