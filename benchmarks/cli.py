@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib.util
 import json
 import os
 import platform
+import shlex
 import sys
 from pathlib import Path
 
@@ -41,6 +43,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--url", help="benchmark this running server instead of starting any")
     parser.add_argument("--configs", help="comma-separated configurations to run (default all)")
     parser.add_argument("--concurrencies", help="comma-separated, overrides the suite's")
+    parser.add_argument("--server-args", default="",
+                        help="extra flags for every server started, e.g. '--load-format dummy'")
     parser.add_argument("--only", choices=["serving", "startup"], help="one half of the suite")
     return parser.parse_args(argv)
 
@@ -59,6 +63,16 @@ def load_suite(args: argparse.Namespace) -> tuple[str, dict]:
         raise BadInput(f"{args.model} has no config.json; pass the model directory "
                        "(build a demo one with `python -m entrypoint.demo_model DIR`).")
     suite = suites[name]
+    missing = [module for module in ("pandas", "matplotlib")
+               if importlib.util.find_spec(module) is None]
+    if missing and args.only != "startup":
+        # pandas: vLLM's loader for the generated JSONL sets; matplotlib: the report's plots.
+        raise BadInput(f"{' and '.join(missing)} not installed; install the bench extra "
+                       "(pip install '.[bench]') and run bench again.")
+    suite["server_args"] = [*suite["server_args"], *shlex.split(args.server_args)]
+    if "startup" in suite:
+        for key in ("ready_args", "restart_args"):
+            suite["startup"][key] = [*suite["startup"][key], *shlex.split(args.server_args)]
     if args.concurrencies:
         suite["concurrencies"] = [int(c) for c in args.concurrencies.split(",")]
     return name, suite
@@ -90,7 +104,9 @@ def main(argv: list[str] | None = None) -> int:
                                                  args.model, every, args.out)
         else:
             only = args.configs.split(",") if args.configs else None
-            results["runs"] = serving.run_suite(suite, args.model, args.out, only)
+            results["servers"] = {}
+            results["runs"] = serving.run_suite(suite, args.model, args.out, only,
+                                                results["servers"])
         report.write(results, args.out)  # keep the serving figures if startup fails later
     if args.only != "serving" and not args.url and "startup" in suite:
         results["startup"] = startup.measure(args.model, suite["startup"], args.out)

@@ -97,10 +97,18 @@ def startup_section(startup: dict) -> list[str]:
     return ["## Startup", "", table(["figure", "value", "note"], rows), ""]
 
 
-def plot_throughput(dataset: str, runs: list[dict], img: Path) -> Path:
+def pyplot():
+    """matplotlib without a display (servers, CI)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(6, 3.6))
+    return plt
+
+
+def plot_throughput(dataset: str, runs: list[dict], img: Path) -> Path:
+    figure, axis = pyplot().subplots(figsize=(6, 3.6))
     configs = sorted({run["config"] for run in runs})
     for config in configs:
         points = sorted((run["concurrency"], run["result"]["output_throughput"])
@@ -116,11 +124,9 @@ def plot_throughput(dataset: str, runs: list[dict], img: Path) -> Path:
 
 def plot_percentiles(dataset: str, metric: str, runs: list[dict], img: Path) -> Path:
     """Grouped bars: one group per configuration and concurrency, one bar per percentile."""
-    import matplotlib.pyplot as plt
-
     ordered = sorted(runs, key=lambda run: (run["config"], run["concurrency"]))
     labels = [f"{run['config']}\nc={run['concurrency']}" for run in ordered]
-    figure, axis = plt.subplots(figsize=(max(6, 1.1 * len(ordered)), 3.8))
+    figure, axis = pyplot().subplots(figsize=(max(6, 1.1 * len(ordered)), 3.8))
     width = 0.8 / len(PERCENTILES)
     for index, p in enumerate(PERCENTILES):
         values = [run["result"].get(f"p{p}_{metric}_ms") or 0 for run in ordered]
@@ -134,26 +140,27 @@ def plot_percentiles(dataset: str, metric: str, runs: list[dict], img: Path) -> 
 
 
 def save(figure, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
+    pyplot().close(figure)
     return path
 
 
 def render(results: dict, out: Path, img_prefix: str = "img") -> str:
     """Write the plots under OUT/IMG_PREFIX and return the markdown page that shows them."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     img = out / img_prefix
     meta = results.get("meta", {})
     lines = [f"# Benchmark report: suite `{results['suite']}`", "",
              results.get("about", ""), "",
              "| | |", "|---|---|",
              *(f"| {key} | {value} |" for key, value in meta.items()), ""]
+    if results.get("servers"):
+        lines += ["## Configurations", "",
+                  table(["config", "started with", "flags", "ready after"],
+                        [[name, server["started_with"], f"`{' '.join(server['args'])}`",
+                          f"{server['ready_s']:.1f} s"]
+                         for name, server in results["servers"].items()]), ""]
     comparisons = comparison_rows(results)
     if comparisons:
         lines += ["## Comparisons (candidate / baseline)", "",

@@ -74,9 +74,11 @@ def slim(raw: dict) -> dict:
     return {key: value for key, value in raw.items() if not isinstance(value, list)}
 
 
-def run_suite(suite: dict, model_dir: str, out: Path, only: list[str] | None = None) -> list[dict]:
-    """Start each configuration in turn (through `run`, or plain vLLM) and benchmark it."""
-    runs = []
+def run_suite(suite: dict, model_dir: str, out: Path, only: list[str] | None = None,
+              servers: dict | None = None) -> list[dict]:
+    """Start each configuration in turn (through `run`, or plain vLLM) and benchmark it; SERVERS
+    collects how each was started and how long it took to answer /health."""
+    runs, servers = [], servers if servers is not None else {}
     for config, spec in suite["configs"].items():
         if only and config not in only:
             continue
@@ -87,5 +89,7 @@ def run_suite(suite: dict, model_dir: str, out: Path, only: list[str] | None = N
         with start(model_dir, args, out / "logs" / f"{config}.log", env=env) as running:
             ready = running.wait_healthy()
             print(f"bench: {config} ready in {ready:.1f}s", file=sys.stderr)
+            servers[config] = {"started_with": "run" if spec["server"] == "run" else
+                               "vllm serve", "args": args, "ready_s": ready}
             runs += run_target(suite, config, running.base, model_dir, spec["datasets"], out)
     return runs

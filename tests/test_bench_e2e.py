@@ -37,4 +37,6 @@ def test_bench_ci_suite_writes_a_report_from_a_real_server(demo_model: Path, tmp
     assert shared["counters"]["vllm:prefix_cache_hits_total"] > 0
     page = (tmp_path / "report.md").read_text()
     assert "## Dataset `shared-prefix`" in page
+    assert results["servers"]["run-defaults"]["started_with"] == "run"
+    assert f"{results['servers']['run-defaults']['ready_s']:.1f} s" in page
     assert (tmp_path / "img" / "throughput-random.png").stat().st_size > 0
