@@ -45,6 +45,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--concurrencies", help="comma-separated, overrides the suite's")
     parser.add_argument("--server-args", default="",
                         help="extra flags for every server started, e.g. '--load-format dummy'")
+    parser.add_argument("--ready-repeats", type=int,
+                        help="alternating starts of run and direct vLLM (overrides the suite's)")
     parser.add_argument("--only", choices=["serving", "startup"], help="one half of the suite")
     return parser.parse_args(argv)
 
@@ -73,6 +75,8 @@ def load_suite(args: argparse.Namespace) -> tuple[str, dict]:
     if "startup" in suite:
         for key in ("ready_args", "restart_args"):
             suite["startup"][key] = [*suite["startup"][key], *shlex.split(args.server_args)]
+    if args.ready_repeats and "startup" in suite:
+        suite["startup"]["ready_repeats"] = args.ready_repeats
     if args.concurrencies:
         suite["concurrencies"] = [int(c) for c in args.concurrencies.split(",")]
     return name, suite
