@@ -121,6 +121,9 @@ def plot_throughput(dataset: str, runs: list[dict], img: Path) -> Path:
     axis.set(title=f"Output throughput vs concurrency ({dataset})", xlabel="concurrency",
              ylabel="output tokens/s")
     axis.set_xscale("log", base=2)
+    concurrencies = sorted({run["concurrency"] for run in runs})
+    axis.set_xticks(concurrencies, [str(c) for c in concurrencies])
+    axis.minorticks_off()
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3)
     return save(figure, img / f"throughput-{dataset}.png")
