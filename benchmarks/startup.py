@@ -26,7 +26,8 @@ def dry_run_seconds(model: str, repeats: int) -> list[float]:
     return times
 
 
-def time_to_ready(start, log: Path) -> float:
+def time_to_ready(start) -> float:
+    """Seconds from START() (which starts a server) to its first /health = 200; then stop it."""
     with start() as running:
         return running.wait_healthy()
 
@@ -39,14 +40,14 @@ def run_vs_direct(model: str, args: list[str], repeats: int, logs: Path) -> dict
         port = server.free_port()
         log = logs / f"startup-run-{attempt}.log"
         run_times.append(time_to_ready(
-            lambda p=port, lg=log: server.through_run(model, args, lg, port=p), log))
+            lambda p=port, lg=log: server.through_run(model, args, lg, port=p)))
         # The same argv (its port swapped for a free one) and environment, without `run`.
         port = server.free_port()
         argv = list(planned["argv"])
         argv[argv.index("--port") + 1] = str(port)
         log = logs / f"startup-direct-{attempt}.log"
         direct_times.append(time_to_ready(
-            lambda a=argv, p=port, lg=log: server.Server(a, planned["env"], lg, p), log))
+            lambda a=argv, p=port, lg=log: server.Server(a, planned["env"], lg, p)))
     run_median, direct_median = statistics.median(run_times), statistics.median(direct_times)
     return {"args": args, "run_s": run_times, "direct_s": direct_times,
             "run_median_s": run_median, "direct_median_s": direct_median,
@@ -59,9 +60,9 @@ def cold_vs_warm(model: str, args: list[str], logs: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-vllm-cache-") as cache:
         env = {"VLLM_CACHE_ROOT": cache}
         cold = time_to_ready(lambda: server.through_run(
-            model, args, logs / "restart-cold.log", env=env), logs / "restart-cold.log")
+            model, args, logs / "restart-cold.log", env=env))
         warm = time_to_ready(lambda: server.through_run(
-            model, args, logs / "restart-warm.log", env=env), logs / "restart-warm.log")
+            model, args, logs / "restart-warm.log", env=env))
     return {"args": args, "cold_s": cold, "warm_s": warm, "ratio": cold / warm}
 
 
