@@ -33,21 +33,30 @@ def time_to_ready(start) -> float:
 
 
 def run_vs_direct(model: str, args: list[str], repeats: int, logs: Path) -> dict:
-    """Alternating starts of `run MODEL ARGS` and of the vLLM command `run` would exec."""
+    """Starts of `run MODEL ARGS` and of the vLLM command `run` would exec, in alternating order
+    (run first, then direct first, ...) so a load that drifts does not favour one side."""
     planned = server.plan(model, args)
-    run_times, direct_times = [], []
-    for attempt in range(repeats):
-        port = server.free_port()
+
+    def through_run(attempt: int) -> float:
         log = logs / f"startup-run-{attempt}.log"
-        run_times.append(time_to_ready(
-            lambda p=port, lg=log: server.through_run(model, args, lg, port=p)))
+        return time_to_ready(lambda: server.through_run(model, args, log))
+
+    def direct(attempt: int) -> float:
         # The same argv (its port swapped for a free one) and environment, without `run`.
         port = server.free_port()
         argv = list(planned["argv"])
         argv[argv.index("--port") + 1] = str(port)
         log = logs / f"startup-direct-{attempt}.log"
-        direct_times.append(time_to_ready(
-            lambda a=argv, p=port, lg=log: server.Server(a, planned["env"], lg, p)))
+        return time_to_ready(lambda: server.Server(argv, planned["env"], log, port))
+
+    run_times, direct_times = [], []
+    for attempt in range(repeats):
+        if attempt % 2 == 0:
+            run_times.append(through_run(attempt))
+            direct_times.append(direct(attempt))
+        else:
+            direct_times.append(direct(attempt))
+            run_times.append(through_run(attempt))
     run_median, direct_median = statistics.median(run_times), statistics.median(direct_times)
     return {"args": args, "run_s": run_times, "direct_s": direct_times,
             "run_median_s": run_median, "direct_median_s": direct_median,
