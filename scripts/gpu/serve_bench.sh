@@ -34,6 +34,6 @@ PY
   fi
 fi
 grep -E "spec|Speculative|quantiz|Error|error" "$out/$label.server.log" | grep -v "^$" | head -8
-kill -INT $pid 2>/dev/null; sleep 5; kill -9 $pid 2>/dev/null; pkill -9 -f "vllm|entrypoint" 2>/dev/null
+kill -INT $pid 2>/dev/null; sleep 5; kill -9 $pid 2>/dev/null; pkill -9 -f "vllm serve|entrypoint.vllm_serve|python3 -m entrypoint --" 2>/dev/null
 wait 2>/dev/null
 echo "$label: done"
