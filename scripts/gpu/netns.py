@@ -11,6 +11,9 @@ sys.path.insert(0, "/tmp/site")
 from pyroute2 import IPRoute, NetNS, netns  # noqa: E402
 
 HOSTS = {"rh": ("vh", "10.88.0.1"), "rw": ("vw", "10.88.0.2")}
+# vLLM copies the head's NCCL_SOCKET_IFNAME/GLOO_SOCKET_IFNAME to Ray workers, so like real
+# clusters (eth0 everywhere) both hosts name their interface the same.
+INTERFACE = "eth1"
 
 
 def up() -> None:
@@ -23,6 +26,7 @@ def up() -> None:
     for name, (link, address) in HOSTS.items():
         with NetNS(name) as ns:
             index = ns.link_lookup(ifname=link)[0]
+            ns.link("set", index=index, ifname=INTERFACE)
             ns.addr("add", index=index, address=address, prefixlen=24)
             ns.link("set", index=index, state="up")
             ns.link("set", index=ns.link_lookup(ifname="lo")[0], state="up")
