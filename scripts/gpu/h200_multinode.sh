@@ -9,7 +9,10 @@ in_ns() { local ns=$1; shift; nsenter --net=/var/run/netns/$ns "$@"; }
 python3 scripts/gpu/netns.py up || { echo "no network namespaces here"; exit 3; }
 cleanup() { python3 scripts/gpu/netns.py down; }
 trap cleanup EXIT
-group="NNODES=2 MASTER_ADDR=10.88.0.1 MULTINODE_TIMEOUT=300"
+# One physical host: NCCL would see one host (same hostname and boot id) and reach for shared
+# memory and CUDA IPC through abstract sockets, which network namespaces separate. Real nodes are
+# separate hosts; here NCCL is told to use the network path between the two "hosts".
+group="NNODES=2 MASTER_ADDR=10.88.0.1 MULTINODE_TIMEOUT=300 NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1 NCCL_CUMEM_ENABLE=0"
 for r in 0 1; do
   ns=$([ $r = 0 ] && echo rh || echo rw)
   in_ns $ns env $group NODE_RANK=$r CUDA_VISIBLE_DEVICES=$r python3 -m entrypoint \
