@@ -3,6 +3,7 @@
 python3 scripts/gpu/netns.py up|down|kill NS  (root; pyroute2 carried as a wheel)
 """
 
+import contextlib
 import os
 import signal
 import sys
@@ -47,10 +48,8 @@ def pids_in(name: str) -> list[int]:
 
 def kill(name: str) -> None:
     for pid in pids_in(name):
-        try:
+        with contextlib.suppress(ProcessLookupError):  # already gone
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def down() -> None:
