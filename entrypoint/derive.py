@@ -71,10 +71,10 @@ def from_user_or_default(name: str, given: dict[str, Given]) -> Decision:
     if name in given:
         entry = given[name]
         return Decision(entry.value, entry.source, f"set by {entry.label}")
-    default = KNOBS[name].default
-    if default is None:
-        return Decision(None, "default", "not set: left to vLLM")
-    return Decision(default, "default", "run's default")
+    knob = KNOBS[name]
+    if knob.default is None:
+        return Decision(None, "default", "not set: left to vLLM" if knob.vllm else "not set")
+    return Decision(knob.default, "default", "run's default")
 
 
 def cpu_kv_cache_space(ctx: Context) -> None:
