@@ -35,7 +35,7 @@ def gather(ctx: Context) -> tuple[list[str], list[str]]:
     for name in ("api_key", "api_keys"):
         if ctx.value(name):
             keys += split_keys(ctx.value(name))
-            origins.append(ctx.decided[name].reason.removeprefix("set by "))
+            origins.append(ctx.label(name))
     for flag in ctx.argv.passthrough:
         if flag.option == "--api-key":
             keys += [key for value in flag.values for key in split_keys(value)]

@@ -55,6 +55,12 @@ class Context:
     def user_set(self, name: str) -> bool:
         return self.decided[name].source in ("cli", "env", "file")
 
+    def label(self, name: str) -> str:
+        """How the user spelled a setting (QUANTIZATION, --quantization, a model.json key), for
+        messages; the setting's name in capitals when it was not given."""
+        given = self.given.get(name)
+        return given.label if given else name.upper()
+
     def decide(self, name: str, value: Any, source: str, reason: str) -> None:
         self.decided[name] = Decision(value, source, reason)
 

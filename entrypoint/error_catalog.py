@@ -52,15 +52,15 @@ def placeholder(node: ast.expr, constants: dict[str, str]) -> str:
             return placeholder(node.value, constants)
         return f"<{node.attr}>"
     if isinstance(node, ast.Call):
-        # type(x) -> <type>; label(ctx, "tp") -> <tp>; "sep".join(items) and helpers like
+        # type(x) -> <type>; ctx.label("tp") -> <tp>; "sep".join(items) and helpers like
         # cap_text(needed) -> their argument; obj.method(...) -> <method>.
         func = node.func
         if isinstance(func, ast.Name) and func.id == "type":
             return "<type>"
         named = [a.value for a in node.args if isinstance(a, ast.Constant)
                  and isinstance(a.value, str)]
-        if isinstance(func, ast.Name) and named:  # label(ctx, "max_model_len")
-            return f"<{named[0]}>"
+        if named and (isinstance(func, ast.Name) or getattr(func, "attr", "") == "label"):
+            return f"<{named[0]}>"  # ctx.label("max_model_len")
         if node.args and (isinstance(func, ast.Name) or getattr(func, "attr", "") == "join"):
             return placeholder(node.args[0], constants)
         return placeholder(func, constants)

@@ -58,12 +58,6 @@ def quant_needs() -> dict[str, QuantNeeds]:
     }
 
 
-def label(ctx: Context, name: str) -> str:
-    """How the user spelled the setting (QUANTIZATION or --quantization)."""
-    given = ctx.given.get(name)
-    return given.label if given else name.upper()
-
-
 def image_variant(ctx: Context) -> str:
     variant = ctx.environ.get(IMAGE_VARIANT_ENV, "").strip().lower()
     return variant if variant in IMAGE_MIN_CAPABILITY else "default"
@@ -114,7 +108,7 @@ def check_prequantized(ctx: Context) -> None:
     if chosen is None:
         return
     needs = quant_needs().get(chosen)
-    where = label(ctx, "quantization")
+    where = ctx.label("quantization")
     if needs and method in needs.family:
         if chosen == method:  # vLLM reads it from config.json and picks the fastest kernel
             ctx.decide("quantization", None, "model",
@@ -140,7 +134,7 @@ def check_prequantized(ctx: Context) -> None:
 def check_quantization_capability(ctx: Context) -> None:
     gate = "gate: quantization"
     method = ctx.value("quantization")
-    asked = f"{label(ctx, 'quantization')}={method}"
+    asked = f"{ctx.label('quantization')}={method}"
     checkpoint = ctx.model.quantization_config
     if method is None and checkpoint:
         method = str(checkpoint.get("quant_method") or "").lower()
@@ -183,5 +177,5 @@ def prefix_caching(ctx: Context) -> None:
     reason = (f"compute capability {cap_text(capability)} (V100 generation): prefix caching is "
               f"unsupported there")
     if ctx.user_set("enable_prefix_caching") and ctx.value("enable_prefix_caching"):
-        ctx.warnings.append(f"{label(ctx, 'enable_prefix_caching')}=true turned off: {reason}.")
+        ctx.warnings.append(f"{ctx.label('enable_prefix_caching')}=true turned off: {reason}.")
     ctx.decide("enable_prefix_caching", False, "hardware", reason)

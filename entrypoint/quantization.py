@@ -32,8 +32,7 @@ def check_known(ctx: Context) -> None:
         return
     groups = known_methods()
     if not any(method in names for names in groups.values()):
-        decision = ctx.decided["quantization"]
-        label = decision.reason.removeprefix("set by ")
+        label = ctx.label("quantization")
         valid = ", ".join(groups["legacy"] + groups["vllm"] + groups["plugin"])
         raise UserError(f"{label}={method!r} is not a known quantization method; use one of: "
                         f"{valid}.")
@@ -48,14 +47,6 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def _lowest_capability(ctx: Context) -> tuple[int, int] | None:
-    return min((gpu.capability for gpu in ctx.hardware.gpus), default=None)
-
-
-def _capability_text(capability: tuple[int, int]) -> str:
-    return f"{capability[0]}.{capability[1]}"
-
-
 def _current_name(name: str, ctx: Context) -> str:
     rename = _catalog()["renames"].get(name)
     if rename and version_tuple(ctx.vllm_version) >= version_tuple(rename["since"]):
@@ -67,13 +58,14 @@ def map_names(ctx: Context) -> None:
     """Emit the name the installed vLLM knows: the replaced image's names and deprecated aliases.
 
     Runs after the hardware gates, so it sees the method they kept (None when a pre-quantized
-    checkpoint made them drop it).
+    checkpoint made them drop it); what each name needs from the GPU (compute capability, float16
+    for ifq_nf4) is the gates' and the dtype rule's, from data/quantization_needs.json.
     """
     method = ctx.value("quantization")
     if method is None:
         return
     decision = ctx.decided["quantization"]
-    label = decision.reason.removeprefix("set by ")
+    label = ctx.label("quantization")
     mapped = _catalog()["replaced_image"].get(method)
     if mapped is None:
         current = _current_name(method, ctx)
@@ -84,21 +76,9 @@ def map_names(ctx: Context) -> None:
             ctx.warnings.append(f"{label}={method} passed to vLLM as {current}: the same online "
                                 f"quantization; {rename['why']}.")
         return
-    _check_capability(ctx, label, method, mapped)
     target = _current_name(mapped["to"], ctx)
     ctx.decide("quantization", target, decision.source,
                f"{label}={method} ({mapped['was']}) maps to {target}")
     ctx.warnings.append(f"{label}={method} is the replaced image's name: running {target}, "
                         f"{mapped['note']}.")
-
-
-def _check_capability(ctx: Context, label: str, method: str, mapped: dict) -> None:
-    lowest = _lowest_capability(ctx)
-    needed = tuple(mapped["min_capability"])
-    if lowest is not None and lowest < needed:
-        raise UserError(
-            f"{label}={method} needs a GPU of compute capability {_capability_text(needed)} or "
-            f"later for {mapped['to']} in vLLM {ctx.vllm_version}, and this GPU has "
-            f"{_capability_text(lowest)}; unset {label} or serve a pre-quantized GPTQ/AWQ "
-            "checkpoint.")
 

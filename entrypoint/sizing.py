@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from . import model_shape
 from .derive import Context
 from .errors import UserError
-from .gates import NO_BFLOAT16_BELOW, SUGGESTED, cap_text, label, quant_needs
+from .gates import NO_BFLOAT16_BELOW, SUGGESTED, cap_text, quant_needs
 from .model_dir import ModelFacts
 from .model_shape import Shape
 
@@ -76,11 +76,11 @@ def tensor_parallel_size(ctx: Context) -> None:
         tp = ctx.value("tensor_parallel_size")
         if not valid_tp(dims, tp):
             choices = ", ".join(map(str, valid_sizes(dims, max(tp, count, 8))))
-            raise UserError(f"{label(ctx, 'tensor_parallel_size')}={tp} cannot split the model's "
+            raise UserError(f"{ctx.label('tensor_parallel_size')}={tp} cannot split the model's "
                             f"{heads_text(dims)} evenly; use one of: {choices}.")
         if count and tp * pp > count:
             ctx.warnings.append(
-                f"{label(ctx, 'tensor_parallel_size')}={tp} x pipeline {pp} needs {tp * pp} GPUs "
+                f"{ctx.label('tensor_parallel_size')}={tp} x pipeline {pp} needs {tp * pp} GPUs "
                 f"but {count} are visible here; this works only across the nodes of a cluster.")
         return
     if ctx.decided["tensor_parallel_size"].source not in ("hardware", "default"):
@@ -116,10 +116,10 @@ def max_model_len(ctx: Context) -> None:
         if found and asked > found[0]:
             if not long_context_forced(ctx):
                 raise UserError(
-                    f"{label(ctx, 'max_model_len')}={asked} is longer than the model's context "
+                    f"{ctx.label('max_model_len')}={asked} is longer than the model's context "
                     f"{found[0]} ({found[1]}); lower it, or set {LONG_CONTEXT_ENV}=1 to force it "
                     f"(output past the trained context may degrade).")
-            ctx.warnings.append(f"{label(ctx, 'max_model_len')}={asked} exceeds the model's "
+            ctx.warnings.append(f"{ctx.label('max_model_len')}={asked} exceeds the model's "
                                 f"context {found[0]} ({found[1]}): forced by {LONG_CONTEXT_ENV}=1.")
         return
     if found is None:
@@ -140,7 +140,7 @@ def dtype(ctx: Context) -> None:
     checkpoint = ctx.model.torch_dtype
     if ctx.user_set("dtype"):
         asked = ctx.value("dtype")
-        where = label(ctx, "dtype")
+        where = ctx.label("dtype")
         if asked == "bfloat16" and capability is not None and capability < NO_BFLOAT16_BELOW:
             reason = (f"{where}=bfloat16 changed to float16: compute capability "
                       f"{cap_text(capability)} has no bfloat16")

@@ -67,7 +67,7 @@ def lora_adapters(ctx: Context) -> None:
 
 def merge_adapter(ctx: Context) -> None:
     src = ctx.source
-    label = ctx.decided["merge_lora"].reason.removeprefix("set by ")
+    label = ctx.label("merge_lora")
     if len(src.adapters) > 1:
         raise UserError(f"{label}=true merges one adapter, but MODEL holds {len(src.adapters)}"
                         f" ({', '.join(a.name for a in src.adapters)}); point MODEL at one"

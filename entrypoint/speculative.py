@@ -27,16 +27,11 @@ def speculative_config(ctx: Context) -> dict | None:
     if not ctx.user_set("prompt_lookup_min"):
         lookup_min = min(lookup_min, lookup_max)
     if lookup_min > lookup_max:
-        low, high = (_label(ctx, name) for name in ("prompt_lookup_min", "prompt_lookup_max"))
+        low, high = (ctx.label(name) for name in ("prompt_lookup_min", "prompt_lookup_max"))
         raise UserError(f"{low}={lookup_min} is above {high}={lookup_max}; set the n-gram "
                         "lookup minimum to at most the maximum.")
     return {"method": "ngram", "num_speculative_tokens": tokens,
             "prompt_lookup_max": lookup_max, "prompt_lookup_min": lookup_min}
-
-
-def _label(ctx: Context, name: str) -> str:
-    reason = ctx.decided[name].reason
-    return reason.removeprefix("set by ") if ctx.user_set(name) else name.upper()
 
 
 def lookahead(ctx: Context) -> None:
