@@ -51,34 +51,34 @@ def weight_files(model_dir: Path) -> list[Path]:
     return []
 
 
-def mount_type(path: Path, mounts: str | None = None) -> str:
-    """The file-system type of the longest /proc/mounts entry that holds `path`."""
+def containing_mount(path: Path, mounts: str | None = None) -> tuple[str, str] | None:
+    """(mount point, file-system type) of the /proc/mounts entry that holds `path`: the longest
+    point, the later of equal ones (a later mount hides an earlier one at the same place)."""
     try:
         mounts = mounts if mounts is not None else Path("/proc/mounts").read_text()
     except OSError:
-        return ""
+        return None
     resolved = os.path.realpath(path)
-    best, best_type = "", ""
+    found = None
     for line in mounts.splitlines():
         parts = line.split()
         if len(parts) < 3:
             continue
         point, kind = parts[1].replace("\\040", " "), parts[2]
         inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):
-            best, best_type = point, kind
-    return best_type
+        if inside and (found is None or len(point) >= len(found[0])):
+            found = (point, kind)
+    return found
+
+
+def mount_type(path: Path, mounts: str | None = None) -> str:
+    found = containing_mount(path, mounts)
+    return found[1] if found else ""
 
 
 def mount_point(path: Path, mounts: str | None = None) -> str:
-    try:
-        mounts = mounts if mounts is not None else Path("/proc/mounts").read_text()
-    except OSError:
-        return "/"
-    resolved = os.path.realpath(path)
-    points = [line.split()[1] for line in mounts.splitlines() if len(line.split()) >= 3]
-    inside = [p for p in points if resolved == p or resolved.startswith(p.rstrip("/") + "/")]
-    return max(inside, key=len, default="/")
+    found = containing_mount(path, mounts)
+    return found[0] if found else "/"
 
 
 def read_facts(model_dir: Path) -> WeightFacts:
