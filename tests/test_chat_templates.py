@@ -13,7 +13,7 @@ import pytest
 from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from entrypoint import chat_catalog
+from entrypoint.catalogs import families
 
 SINGLE = [{"role": "user", "content": "Hello!"}]
 MULTI = [
@@ -55,7 +55,7 @@ def render(template: str, messages, **extra) -> str:
     env.filters["tojson"] = lambda value, indent=None: json.dumps(
         value, ensure_ascii=False, indent=indent)
     env.globals["raise_exception"] = _raise
-    source = (chat_catalog.TEMPLATES_DIR / template).read_text()
+    source = (families.TEMPLATES_DIR / template).read_text()
     context = {"add_generation_prompt": True, **SPECIAL.get(template, {}), **extra}
     return env.from_string(source).render(messages=messages, **context)
 
@@ -124,7 +124,7 @@ def test_golden_prompt(template, case):
 
 
 def test_every_catalog_template_has_goldens_and_tool_families_a_tool_golden():
-    for family in chat_catalog.catalog():
+    for family in families.catalog():
         if family.template:
             assert (family.template, "single") in GOLDEN and (family.template, "multi") in GOLDEN
             if family.tool_call_parser:
@@ -157,7 +157,7 @@ def test_transformers_renders_the_same():
     from transformers.utils.chat_template_utils import render_jinja_template
 
     for template in ("llama-3.1-json-tools.jinja", "chatml.jinja"):
-        source = (chat_catalog.TEMPLATES_DIR / template).read_text()
+        source = (families.TEMPLATES_DIR / template).read_text()
         messages, extra = CASES["tools" if "tools" in template else "multi"]
         rendered, _ = render_jinja_template(
             conversations=[messages], chat_template=source, add_generation_prompt=True,

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from entrypoint import cli, vllm_options
-from entrypoint.hardware import Gpu, Inventory
+from entrypoint import cli
+from entrypoint.facts.hardware import Gpu, Inventory
+from entrypoint.settings import vllm_options
 from tests.conftest import run_cli
 
 # Every option string `vllm serve` 0.33 registers (copied from the shared reference).

@@ -6,9 +6,12 @@ import json
 
 import pytest
 
-from entrypoint import cli, legacy_asgi, quantization, vllm_options
+from entrypoint import cli
 from entrypoint.errors import UserError
-from entrypoint.hardware import NO_GPU
+from entrypoint.facts.hardware import NO_GPU
+from entrypoint.rules import quantization
+from entrypoint.serve import old_clients
+from entrypoint.settings import vllm_options
 from tests.conftest import LLAMA_8B, write_model_dir
 from tests.test_compat_launch import A100, L20, OPTIONS_033, T4, V100, value_of
 
@@ -137,9 +140,9 @@ def test_model_json_missing_file(llama_dir, tmp_path):
 # --- legacy clients: the middleware's pure parts and its switch ---------------------------------
 
 def test_middleware_on_by_default_and_off_by_setting(llama_dir):
-    assert "entrypoint.legacy_asgi.LegacyClients" in plan(llama_dir).argv
+    assert "entrypoint.serve.old_clients.LegacyClients" in plan(llama_dir).argv
     off = plan(llama_dir, env={"LEGACY_CLIENTS": "false"}).argv
-    assert "entrypoint.legacy_asgi.LegacyClients" not in off  # (supervision's middleware stays)
+    assert "entrypoint.serve.old_clients.LegacyClients" not in off  # (the watch stays)
 
 
 @pytest.mark.parametrize("old, key, value", [
@@ -150,23 +153,23 @@ def test_middleware_on_by_default_and_off_by_setting(llama_dir):
     ({"guided_grammar": "root ::= \"x\""}, "grammar", "root ::= \"x\""),
 ])
 def test_guided_fields_translated(old, key, value):
-    fresh = legacy_asgi.translate_guided({"model": "m", **old, "guided_decoding_backend": "x"})
+    fresh = old_clients.translate_guided({"model": "m", **old, "guided_decoding_backend": "x"})
     assert fresh == {"model": "m", "structured_outputs": {key: value}}
 
 
 def test_requests_without_guided_fields_untouched():
     body = {"model": "m", "messages": []}
-    assert legacy_asgi.translate_guided(body) is body
+    assert old_clients.translate_guided(body) is body
 
 
 def test_current_structured_outputs_win():
-    fresh = legacy_asgi.translate_guided({"guided_regex": "x",
+    fresh = old_clients.translate_guided({"guided_regex": "x",
                                           "structured_outputs": {"regex": "y"}})
     assert fresh == {"structured_outputs": {"regex": "y"}}
 
 
 def test_triton_request_as_chat():
-    chat = legacy_asgi.triton_to_chat(
+    chat = old_clients.triton_to_chat(
         {"prompt": "Hi", "sampling_parameters": '{"temperature": 0, "max_tokens": 5, '
                                                 '"exclude_input_in_output": true}'}, False)
     assert chat == {"temperature": 0, "max_tokens": 5, "stream": False,
@@ -180,5 +183,5 @@ def test_triton_request_as_chat():
     ([1], "JSON object"),
 ])
 def test_triton_bad_requests(body, fragment):
-    with pytest.raises(legacy_asgi.BadRequest, match=fragment):
-        legacy_asgi.triton_to_chat(body, False)
+    with pytest.raises(old_clients.BadRequest, match=fragment):
+        old_clients.triton_to_chat(body, False)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from entrypoint.chat_catalog import TEMPLATES_DIR
+from entrypoint.catalogs.families import TEMPLATES_DIR
 from tests.conftest import CACHE, Server
 from tests.tool_call_model import AFTER_STOP, STOP_ANSWER, STOP_PROMPT, TOOL_PROMPT, VERSION
 

@@ -17,7 +17,7 @@ import openai
 import psutil
 import pytest
 
-from entrypoint.supervision import EXIT_ENGINE_FAILED
+from entrypoint.serve.supervision import EXIT_ENGINE_FAILED
 from tests.conftest import Server
 
 pytestmark = pytest.mark.e2e
@@ -67,7 +67,7 @@ def test_keys_are_in_no_argv_and_no_log(guarded):
         cmdline = " ".join(process.info["cmdline"] or [])
         assert not any(key in cmdline for key in KEYS), (process.pid, cmdline)
     server_argv = " ".join(psutil.Process(guarded.process.pid).cmdline())
-    assert "entrypoint.auth_middleware.ApiKeyMiddleware" in server_argv  # the keys' stand-in
+    assert "entrypoint.serve.api_keys.ApiKeyMiddleware" in server_argv  # the keys' stand-in
     log = guarded.log.read_text()
     assert "non-default args" in log  # the line that would list --api-key values
     assert not any(key in log for key in KEYS)

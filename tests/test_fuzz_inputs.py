@@ -16,10 +16,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from entrypoint import cli, hardware
+from entrypoint import cli
 from entrypoint.errors import UserError
-from entrypoint.settings import ENV_NAMES, FLAG_NAMES, KNOBS
-from entrypoint.vllm_options import load
+from entrypoint.facts import hardware
+from entrypoint.settings.knobs import ENV_NAMES, FLAG_NAMES, KNOBS
+from entrypoint.settings.vllm_options import load
 from tests.conftest import LLAMA_8B, run_cli
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "1000"))

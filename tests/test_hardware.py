@@ -6,10 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from entrypoint import gpu_catalog
+from entrypoint.catalogs import gpus
 from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
-from entrypoint.hardware import parse_nvidia_smi, probe, visible
+from entrypoint.facts.hardware import parse_nvidia_smi, probe, visible
 from tests.conftest import run_cli
 
 GIB = 2**30
@@ -176,28 +176,28 @@ def test_probed_gpus_drive_the_plan(llama_dir):
     ("2xV100", 2, "V100-32GB", (7, 0)),
 ])
 def test_assume_gpus_specs(spec, count, name, capability):
-    inventory = gpu_catalog.assumed(spec)
+    inventory = gpus.assumed(spec)
     assert inventory.count == count and inventory.source == "assumed"
     assert {(g.name, g.capability) for g in inventory.gpus} == {(name, capability)}
 
 
 def test_assume_mixed_and_none():
-    assert [g.name for g in gpu_catalog.assumed("1xA100-40GB+1xT4").gpus] == ["A100-40GB", "T4"]
-    assert gpu_catalog.assumed("none").count == 0
+    assert [g.name for g in gpus.assumed("1xA100-40GB+1xT4").gpus] == ["A100-40GB", "T4"]
+    assert gpus.assumed("none").count == 0
 
 
 def test_catalog_memory_is_what_nvml_reports():
-    gpus = gpu_catalog.catalog()
-    assert round(gpus["h10080gb"].memory_gib, 1) == 79.6
-    assert round(gpus["a10"].memory_gib, 1) == 22.5
+    catalog = gpus.catalog()
+    assert round(catalog["h10080gb"].memory_gib, 1) == 79.6
+    assert round(catalog["a10"].memory_gib, 1) == 22.5
     assert {"V100-16GB", "T4", "A30", "L4", "RTX-3090", "H20", "H200"} <= set(
-        gpu_catalog.known_names())
+        gpus.known_names())
 
 
 @pytest.mark.parametrize("spec", ["8xH900", "0xA10", "x", "A10x2"])
 def test_unknown_gpu_names_list_known_ones(spec):
     with pytest.raises(UserError) as error:
-        gpu_catalog.assumed(spec, "ASSUME_GPUS")
+        gpus.assumed(spec, "ASSUME_GPUS")
     assert f"ASSUME_GPUS={spec!r} names no known GPU" in str(error.value)
     assert "H100-80GB" in str(error.value) and "L20" in str(error.value)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from entrypoint.settings import KNOBS
+from entrypoint.settings.knobs import KNOBS
 from tests.conftest import REPO
 
 INSTALL = REPO / "scripts" / "install.sh"

@@ -7,9 +7,11 @@ import shlex
 
 import pytest
 
-from entrypoint import cli, legacy_flags, vllm_options
+from entrypoint import cli
+from entrypoint.catalogs import old_flag_table
 from entrypoint.errors import UserError
-from entrypoint.hardware import NO_GPU
+from entrypoint.facts.hardware import NO_GPU
+from entrypoint.settings import vllm_options
 from tests.test_compat_launch import OPTIONS_033, accepted_by_033, assert_valid_033, value_of
 
 SAMPLE_VALUE = {"one": ["2"], "many": ["a", "b"], "bool": [], "none": []}
@@ -48,7 +50,7 @@ def argv_for(row: dict, model_dir) -> list[str]:
     return [flag, *values]
 
 
-ROWS = list(legacy_flags.rows().values())
+ROWS = list(old_flag_table.rows().values())
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row["flag"] for row in ROWS])
@@ -176,7 +178,7 @@ def test_table_covers_the_issue_list():
                 "--max-context-len-to-capture --swap-space --device --rope-scaling --rope-theta "
                 "--limit-mm-per-prompt --enable-chunked-prefill --model")
     required = shlex.split(required)
-    assert [flag for flag in required if flag not in legacy_flags.rows()] == []
+    assert [flag for flag in required if flag not in old_flag_table.rows()] == []
 
 
 def test_table_rows_are_well_formed():
@@ -189,8 +191,8 @@ def test_table_rows_are_well_formed():
 
 
 def test_docs_page_is_fresh():
-    assert legacy_flags.DOCS_PAGE.read_text() == legacy_flags.render_markdown(), \
-        "run: python -m entrypoint.legacy_flags --write"
+    assert old_flag_table.DOCS_PAGE.read_text() == old_flag_table.render_markdown(), \
+        "run: python -m entrypoint.catalogs.old_flag_table --write"
 
 
 def test_guided_backend_with_options_06_style(llama_dir):

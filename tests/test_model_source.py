@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from entrypoint import page_cache
 from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
-from entrypoint.hardware import NO_GPU
-from entrypoint.model_source import LORA_RANKS, Entry, lora_rank_choice, pick_from_listing
+from entrypoint.facts import page_cache
+from entrypoint.facts.hardware import NO_GPU
+from entrypoint.facts.model_location import LORA_RANKS, Entry, lora_rank_choice, pick_from_listing
 from tests.conftest import LLAMA_8B, run_cli, write_model_dir
 from tests.hub_server import COMMIT, FakeHub
 from tests.test_bad_input import assert_refused
@@ -68,7 +68,7 @@ def test_newest_checkpoint_is_served(tmp_path):
         write_model_dir(tmp_path / "run" / f"checkpoint-{step}", TINY)
     (tmp_path / "run" / "runs").mkdir()
     plan = plan_for(tmp_path / "run")
-    assert plan.argv[plan.argv.index("entrypoint.vllm_serve") + 1] == \
+    assert plan.argv[plan.argv.index("entrypoint.serve.vllm_serve") + 1] == \
         str(tmp_path / "run" / "checkpoint-2000")
     assert "newest training checkpoint" in plan.facts["model source"]
     assert "step 2000 of 3 found" in plan.settings["model"].reason
@@ -100,7 +100,7 @@ def test_one_adapter_serves_base_with_lora(tmp_path):
     base = write_model_dir(tmp_path / "base", TINY)
     adapter = write_adapter(tmp_path / "my-adapter", str(base), r=12)
     plan = plan_for(adapter)
-    assert plan.argv[plan.argv.index("entrypoint.vllm_serve") + 1] == str(base)
+    assert plan.argv[plan.argv.index("entrypoint.serve.vllm_serve") + 1] == str(base)
     assert "--enable-lora" in plan.argv
     assert flag_values(plan, "--lora-modules") == [f"my-adapter={adapter}"]
     assert flag_values(plan, "--max-lora-rank") == ["16"]
@@ -172,7 +172,7 @@ def test_merge_plans_a_cached_merged_model(tmp_path):
     adapter = write_adapter(tmp_path / "chat-tune", str(base), r=8)
     cache = tmp_path / "cache"
     plan = plan_for(adapter, MERGE_LORA="true", CACHE_DIR=str(cache))
-    served = Path(plan.argv[plan.argv.index("entrypoint.vllm_serve") + 1])
+    served = Path(plan.argv[plan.argv.index("entrypoint.serve.vllm_serve") + 1])
     assert served.parent == cache / "merged" and served.name.startswith("base+chat-tune-")
     assert "--enable-lora" not in plan.argv
     assert flag_values(plan, "--served-model-name") == ["chat-tune"]
@@ -224,7 +224,7 @@ def test_hub_id_plans_config_fetch_and_weights_download(fake_hub, tmp_path):
            "CACHE_DIR": str(tmp_path / "cache")}
     plan = plan_for("org/tiny", **env)
     snapshot = tmp_path / "cache" / "hub" / "models--org--tiny" / "snapshots" / COMMIT
-    assert plan.argv[plan.argv.index("entrypoint.vllm_serve") + 1] == str(snapshot)
+    assert plan.argv[plan.argv.index("entrypoint.serve.vllm_serve") + 1] == str(snapshot)
     assert flag_values(plan, "--served-model-name") == ["org/tiny"]
     assert sorted(p.name for p in snapshot.iterdir()) == ["config.json", "tokenizer_config.json"]
     steps = plan.to_json()["steps"]
@@ -248,7 +248,7 @@ def test_cached_hub_model_works_offline(fake_hub, tmp_path):
     plan = plan_for("org/tiny", HF_HUB_OFFLINE="1", CACHE_DIR=cache)
     assert flag_values(plan, "--served-model-name") == ["org/tiny"]
     assert plan.to_json()["steps"] == []  # offline: nothing to download, served as cached
-    assert "models--org--tiny" in plan.argv[plan.argv.index("entrypoint.vllm_serve") + 1]
+    assert "models--org--tiny" in plan.argv[plan.argv.index("entrypoint.serve.vllm_serve") + 1]
 
 
 def test_offline_and_not_cached_is_one_sentence(tmp_path):

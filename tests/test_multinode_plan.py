@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from entrypoint import cluster
 from entrypoint.errors import UserError
-from entrypoint.group import lost_members, read_status
+from entrypoint.facts import cluster
+from entrypoint.launch.group_status import lost_members, read_status
 from tests.conftest import REPO, run_cli
 
 CONVENTION_VARIABLES = {name for c in cluster.load_conventions()

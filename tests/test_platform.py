@@ -8,7 +8,7 @@ import pytest
 import yaml
 from kubernetes_validate import validate
 
-from entrypoint.settings import KNOBS
+from entrypoint.settings.knobs import KNOBS
 from tests.conftest import REPO
 
 K8S = REPO / "platform" / "kubernetes"

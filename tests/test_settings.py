@@ -6,9 +6,9 @@ import pytest
 
 from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
-from entrypoint.hardware import NO_GPU
-from entrypoint.settings import KNOBS
-from entrypoint.sources import misspelled_env, read_given
+from entrypoint.facts.hardware import NO_GPU
+from entrypoint.settings.given import misspelled_env, read_given
+from entrypoint.settings.knobs import KNOBS
 from tests.conftest import run_cli
 
 
@@ -104,7 +104,7 @@ def test_every_vllm_knob_reaches_argv(llama_dir):
         assert argv[argv.index(flag) + 1] == value
     for flag in ("--enforce-eager", "--no-enable-prefix-caching", "--no-trust-remote-code"):
         assert flag in argv
-    assert argv[argv.index(str(llama_dir)) - 1] in ("serve", "entrypoint.vllm_serve")
+    assert argv[argv.index(str(llama_dir)) - 1] in ("serve", "entrypoint.serve.vllm_serve")
 
 
 def test_run_only_knobs_stay_out_of_argv(llama_dir):
@@ -129,7 +129,7 @@ def test_misspelled_env_in_plan(llama_dir):
 
 
 def test_every_knob_is_documented_in_readme():
-    from entrypoint import docs
+    from entrypoint.devtools import docs
 
     readme = docs.README.read_text()
     assert docs.render_readme(readme) == readme, "README settings table is stale: make docs"

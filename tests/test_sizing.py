@@ -4,13 +4,13 @@ import json
 
 import pytest
 
+from entrypoint.catalogs.gpus import assumed
 from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
-from entrypoint.gpu_catalog import assumed
-from entrypoint.model_dir import read_model_dir
-from entrypoint.model_shape import context_length, estimated_params, shape
-from entrypoint.sizing import GIB, RUNTIME_RESERVE, estimate, valid_tp
-from entrypoint.weights import checkpoint_bytes
+from entrypoint.facts.model_dir import read_model_dir
+from entrypoint.facts.model_shape import context_length, estimated_params, shape
+from entrypoint.facts.weights import checkpoint_bytes
+from entrypoint.rules.sizing import GIB, RUNTIME_RESERVE, estimate, valid_tp
 from tests.conftest import write_model_dir
 from tests.model_configs import GPU_SETS, MODELS
 

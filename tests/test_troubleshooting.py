@@ -2,7 +2,7 @@
 
 import textwrap
 
-from entrypoint import docs, error_catalog
+from entrypoint.devtools import docs, error_catalog
 
 
 def test_troubleshooting_page_is_fresh():
