@@ -55,7 +55,7 @@ bench: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)
 clean:
 	rm -rf $(VENV) $(DEMO_MODEL) .pytest_cache
 
-# Images (need a Docker engine; tests/test_image.py checks the Dockerfiles without one).
+# Images (need a Docker engine; tests/image/test_dockerfiles.py checks the Dockerfiles without one).
 IMAGE ?= llm-serve
 DOCKER ?= docker
 

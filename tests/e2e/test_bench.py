@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ENV_KNOBS, REPO
+from tests.conftest import ENV_KNOBS, REPO
 
 
 @pytest.mark.e2e

@@ -14,7 +14,7 @@ import pytest
 from benchmarks import datasets, report
 from benchmarks.vllm_bench_serve import command as bench_serve_command
 
-FIXTURE = Path(__file__).parent / "fixtures" / "bench-results-cpu.json"
+FIXTURE = Path(__file__).parent.parent / "fixtures" / "bench-results-cpu.json"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from tests.conftest import run_cli
-from tests.test_image import env_of, instructions
+from tests.image.test_dockerfiles import env_of, instructions
 
 
 def healthcheck_command(dockerfile: str, port: int) -> list[str]:

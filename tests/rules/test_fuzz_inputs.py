@@ -3,7 +3,7 @@
 Invariant: `make_plan` returns a plan that renders (text and JSON) or raises `UserError` with one
 line; nothing else escapes, nothing is written, and no secret reaches the rendered plan.
 Examples per test: FUZZ_EXAMPLES (default 1000; the long run is
-`FUZZ_EXAMPLES=20000 pytest tests/test_fuzz_inputs.py`); FUZZ_SEED=any for fresh random cases.
+`FUZZ_EXAMPLES=20000 pytest tests/rules/test_fuzz_inputs.py`); FUZZ_SEED=any for fresh random cases.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from entrypoint.facts.hardware import NO_GPU
 from entrypoint.facts.model_location import LORA_RANKS, Entry, lora_rank_choice, pick_from_listing
 from tests.conftest import LLAMA_8B, run_cli, write_model_dir
 from tests.hub_server import COMMIT, FakeHub
-from tests.test_bad_input import assert_refused
+from tests.rules.test_bad_input import assert_refused
 
 TINY = {**LLAMA_8B, "num_hidden_layers": 2, "hidden_size": 128, "intermediate_size": 256,
         "num_attention_heads": 2, "num_key_value_heads": 1, "vocab_size": 1000}

@@ -6,7 +6,7 @@ from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
 from tests.conftest import run_cli, write_model_dir
 from tests.model_configs import MODELS
-from tests.test_bad_input import assert_refused
+from tests.rules.test_bad_input import assert_refused
 
 
 @pytest.fixture(scope="module")

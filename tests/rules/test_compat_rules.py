@@ -13,7 +13,7 @@ from entrypoint.rules import quantization
 from entrypoint.serve import old_clients
 from entrypoint.settings import vllm_options
 from tests.conftest import LLAMA_8B, write_model_dir
-from tests.test_compat_launch import A100, L20, OPTIONS_033, T4, V100, value_of
+from tests.launch.test_compat_launch import A100, L20, OPTIONS_033, T4, V100, value_of
 
 
 @pytest.fixture(autouse=True)

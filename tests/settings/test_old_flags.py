@@ -12,7 +12,7 @@ from entrypoint.catalogs import old_flag_table
 from entrypoint.errors import UserError
 from entrypoint.facts.hardware import NO_GPU
 from entrypoint.settings import vllm_options
-from tests.test_compat_launch import OPTIONS_033, accepted_by_033, assert_valid_033, value_of
+from tests.launch.test_compat_launch import OPTIONS_033, accepted_by_033, assert_valid_033, value_of
 
 SAMPLE_VALUE = {"one": ["2"], "many": ["a", "b"], "bool": [], "none": []}
 # Sample values where "2" would not make sense for the old flag.

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.hosts import Host, can_make_hosts, hosts, short_tmpdir
-from tests.test_multinode_plan import clean_environ
+from tests.rules.test_multinode_plan import clean_environ
 
 pytestmark = [
     pytest.mark.e2e,

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import REPO, RUN
 from tests.hosts import can_make_hosts, hosts
-from tests.test_multinode_plan import clean_environ
+from tests.rules.test_multinode_plan import clean_environ
 
 pytestmark = [
     pytest.mark.e2e,

@@ -19,7 +19,7 @@ from entrypoint.settings import vllm_options
 from tests.conftest import run_cli
 
 # Every option string `vllm serve` 0.33 registers (copied from the shared reference).
-REFERENCE = Path(__file__).parent / "data" / "vllm_serve_option_strings_0.33.json"
+REFERENCE = Path(__file__).parent.parent / "data" / "vllm_serve_option_strings_0.33.json"
 OPTIONS_033 = vllm_options.VllmOptions(
     "0.33.0", "vLLM 0.33.0 table (test)",
     vllm_options._read(vllm_options._table_path(vllm_options.DATA_DIR, "0.33.0")))
