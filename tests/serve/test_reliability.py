@@ -89,6 +89,7 @@ def test_non_finite_context_is_ignored(tmp_path, text, expected):
     model = tmp_path / "m"
     model.mkdir()
     (model / "config.json").write_text(text)
+    (model / "model.safetensors").touch()
     argv = plan_for([], {}, model).argv
     assert (argv[argv.index("--max-model-len") + 1] if "--max-model-len" in argv else None) \
         == expected
