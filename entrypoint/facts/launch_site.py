@@ -51,7 +51,7 @@ class LaunchSite:
 
 def _existing_ancestor(path: Path) -> Path:
     for parent in path.parents:
-        if os.path.lexists(parent):
+        if os.path.lexists(parent) or os.path.isfile(parent):
             return parent
     return Path("/")
 
@@ -64,7 +64,7 @@ def folder_problem(path: str, private: bool = False) -> str | None:
     """
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         ancestor = _existing_ancestor(Path(path))
         if not ancestor.is_dir():
             return f"cannot be created: {ancestor} is not a folder"
