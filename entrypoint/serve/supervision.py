@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import sys
 import threading
@@ -39,6 +40,7 @@ class EngineState:
     loop: asyncio.AbstractEventLoop | None = None
     open: set = field(default_factory=set)  # OpenRequest, touched on the loop only
     hurry: threading.Event = field(default_factory=threading.Event)  # 2nd SIGTERM: end it now
+    stop_requested: bool = False  # a SIGTERM came before the server was up (vllm_serve notes it)
 
 
 STATE = EngineState()
@@ -96,8 +98,9 @@ def watch(engine_client) -> None:
         if stopping_began(engine_client) and not STATE.failed:
             timeout = kwargs.pop("timeout", args[0] if args else None) or 0
             drain(float(timeout))
-            return original(timeout=0)  # what is left is aborted, not waited for
-        return original(*args, **kwargs)
+        if STATE.failed:
+            return original(*args, **kwargs)
+        return original(timeout=0)  # drained: what is left is aborted, not waited for
 
     engine_client.shutdown = shutdown
 
@@ -227,6 +230,8 @@ class EngineWatch:
             if message["type"] == "lifespan.startup":
                 STATE.loop = asyncio.get_running_loop()
                 watch(client)
+                if STATE.stop_requested:  # asked to stop while starting: stop now
+                    STATE.loop.call_later(0.1, os.kill, os.getpid(), signal.SIGTERM)
             elif message["type"] == "lifespan.shutdown":  # the HTTP server stops: why?
                 stopping_began(client)
             return message

@@ -9,6 +9,7 @@ output (`entrypoint.serve.start_failures`), SIGTERM during the start is a reques
 Usage: python -m entrypoint.serve.vllm_serve MODEL [vLLM flags...]
 """
 
+import faulthandler
 import signal
 import sys
 import traceback
@@ -24,7 +25,31 @@ class StoppedDuringStart(KeyboardInterrupt):
 
 
 def stop_during_start(signum, frame) -> None:
+    from entrypoint.serve import supervision
+
+    supervision.STATE.stop_requested = True
     raise StoppedDuringStart("terminated")
+
+
+def remember_stop_requests() -> None:
+    """Every SIGTERM handler vLLM installs also notes the request: one that arrives while the
+    engine starts can be swallowed on the way (the server then came up anyway), and the
+    supervision middleware stops a server that was asked to stop before it was up."""
+    from entrypoint.serve import supervision
+
+    install = signal.signal
+
+    def install_noting(signum, handler):
+        if signum == signal.SIGTERM and callable(handler):
+            inner = handler
+
+            def handler(number, frame):
+                supervision.STATE.stop_requested = True
+                return inner(number, frame)
+
+        return install(signum, handler)
+
+    signal.signal = install_noting
 
 
 def serve() -> None:
@@ -76,9 +101,11 @@ def run_vllm() -> tuple[int, str | None]:
 
 def main() -> None:
     signal.signal(signal.SIGTERM, stop_during_start)  # before the slow imports of vLLM
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: where it hangs
     from entrypoint.serve import group, start_failures
 
     group.become_subreaper()
+    remember_stop_requests()
     tail = start_failures.OutputTail().start()
     status, sentence = run_vllm()
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the stop is under way; let it finish
