@@ -21,6 +21,7 @@ from pathlib import Path
 TABLE = Path(__file__).resolve().parent.parent / "catalogs" / "data" / "start_failures.json"
 KEEP_LINES = 600
 SYNC = b"\x00run-output-sync\x00"
+GENERIC = "Engine core initialization failed"  # the API server's echo of any engine failure
 ERROR_LINE = re.compile(r"\b\w*(?:Error|Exception)\b: .+")
 
 
@@ -52,7 +53,7 @@ def explain(output: str) -> str:
         if match:
             return (f"vLLM failed to start: {fill(cause.says, match)} ({cause.name}); "
                     f"{fill(cause.fix, match)}.")
-    errors = ERROR_LINE.findall(output)
+    errors = [line for line in ERROR_LINE.findall(output) if GENERIC not in line]
     last = errors[-1].strip() if errors else "no error line recognised"
     if len(last) > 300:
         last = last[:300] + "..."

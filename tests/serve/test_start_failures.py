@@ -25,7 +25,7 @@ EXPECTED = {  # fixture -> what the sentence must say
                      "GPU_MEMORY_UTILIZATION=0.92 asks for 21.66 GiB",
     "architecture": "no implementation of the architecture 'NoSuchModelForCausalLM'",
     "awq": "QUANTIZATION=awq needs a checkpoint quantized with awq",
-    "pp": "",
+    "pp": "each of its 2 workers to its own NUMA node, and this machine allows [0]",
 }
 
 
