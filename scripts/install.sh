@@ -75,6 +75,8 @@ case "$STEP" in
       # does not ship one), so the first start is fast and a mismatch between this package and
       # that vLLM fails the build rather than the deployment.
       "$PYTHON" -m entrypoint.settings.vllm_options --write
+      # The same for the architectures its model registry loads (the plan's architecture gate).
+      "$PYTHON" -m entrypoint.devtools.architecture_table --write
       "$PYTHON" -c "from entrypoint.settings import vllm_options; print('flag table:', vllm_options.load().origin)"
       # What was installed, and from which pins: the tests compare it with the checkout.
       "$PYTHON" - "$VARIANT" "$CONSTRAINTS" <<'EOF'

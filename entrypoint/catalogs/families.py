@@ -90,6 +90,12 @@ def by_name(name: str) -> Family | None:
     return next((f for f in catalog() if wanted in (n.lower() for n in f.conv_templates)), None)
 
 
+def by_architecture(architecture: str) -> Family | None:
+    """The first family whose identifying facts name this config.json architecture."""
+    return next((f for f in catalog()
+                 if architecture in f.identify.get("architectures", ())), None)
+
+
 def explain_model_id(rule: dict[str, tuple[str, ...]], model_id: str) -> str | None:
     """Why `model_id` satisfies the rule ("contains qwen2.5 and instruct"), or None."""
     text = model_id.lower()

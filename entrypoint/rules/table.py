@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from entrypoint.rules import (
     api_keys,
+    architecture,
     chat,
     gates,
     model_location,
@@ -23,6 +24,7 @@ from entrypoint.rules.context import Context, Rule, from_user_or_default
 from entrypoint.settings.knobs import KNOBS
 
 RULES: tuple[Rule, ...] = (
+    architecture.check_loadable,  # first: nothing else matters for a model that cannot load
     quantization.check_known,
     gates.cpu_kv_cache_space,
     # hardware- and model-aware defaults, capability gates, memory preflight
