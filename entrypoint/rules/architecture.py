@@ -32,44 +32,42 @@ def named(ctx: Context, architecture: str) -> str:
     return f"config.json names architecture {architecture} ({what})"
 
 
-def older_engine_route(ctx: Context, architecture: str, table: arch.ArchTable) -> str | None:
+def older_engine_has(ctx: Context, architecture: str, table: arch.ArchTable) -> bool:
     older = arch.for_version(OLDER_ENGINE_VLLM)
-    if (older is None or table.version == OLDER_ENGINE_VLLM
-            or image_variant(ctx) == V100_VARIANT or not older.loads(architecture)):
-        return None
-    return f"serve it with {OLDER_ENGINE}, which still has it"
+    return (older is not None and table.version != OLDER_ENGINE_VLLM
+            and image_variant(ctx) != V100_VARIANT and older.loads(architecture))
 
 
 def refuse_dropped(ctx: Context, architecture: str, last: str, table: arch.ArchTable) -> None:
-    head = (f"{named(ctx, architecture)}, which vLLM dropped after {last}, so this image's "
-            f"vLLM {table.version} cannot load it")
-    route = older_engine_route(ctx, architecture, table)
-    if route:
-        raise UserError(f"{head}; {route}.")
+    model = named(ctx, architecture)
+    if older_engine_has(ctx, architecture, table):
+        raise UserError(
+            f"{model}, which vLLM dropped after {last}, so this image's vLLM {table.version} "
+            f"cannot load it; serve it with {OLDER_ENGINE}, which still has it.")
     raise UserError(
-        f"{head}, vLLM's Transformers backend cannot serve it (transformers {table.transformers})"
-        f" and no image variant here has it; serve it with vLLM {last} or older, or deploy a "
-        f"model with a supported architecture.")
+        f"{model}, which vLLM dropped after {last}, so this image's vLLM {table.version} cannot"
+        f" load it, vLLM's Transformers backend cannot serve it (transformers "
+        f"{table.transformers}) and no image variant here has it; serve it with vLLM {last} or "
+        f"older, or deploy a model with a supported architecture.")
 
 
 def refuse_unknown(ctx: Context, architecture: str, table: arch.ArchTable) -> None:
-    head = f"{named(ctx, architecture)}, which vLLM {table.version}'s registry does not have"
-    if custom_code(ctx):
-        if ctx.value("trust_remote_code"):
-            ctx.warnings.append(
-                f"{head}: vLLM will try the model's own code (auto_map) through its Transformers"
-                f" backend, which loads only code written for Transformers' attention interface "
-                f"and is slower than a native implementation.")
-            ctx.facts[GATE] = f"not in the registry: {architecture}, trying the model's own code"
-            return
+    model = named(ctx, architecture)
+    if not custom_code(ctx):
         raise UserError(
-            f"{head}; set TRUST_REMOTE_CODE=true to let vLLM try the model's own code through its"
-            f" Transformers backend (slower), or deploy a model with a supported architecture.")
-    raise UserError(
-        f"{head} and its Transformers backend cannot serve either (transformers "
-        f"{table.transformers}); "
-        f"deploy a model with a supported architecture, or install the vLLM plugin that "
-        f"registers it.")
+            f"{model}, which neither vLLM {table.version}'s registry nor its Transformers "
+            f"backend (transformers {table.transformers}) has; deploy a model with a supported "
+            f"architecture, or install the vLLM plugin that registers it.")
+    if not ctx.value("trust_remote_code"):
+        raise UserError(
+            f"{model}, which vLLM {table.version}'s registry does not have; set "
+            f"TRUST_REMOTE_CODE=true to let vLLM try the model's own code through its "
+            f"Transformers backend (slower), or deploy a model with a supported architecture.")
+    ctx.warnings.append(
+        f"{model}, which vLLM {table.version}'s registry does not have: vLLM will try the "
+        f"model's own code (auto_map) through its Transformers backend, which loads only code "
+        f"written for Transformers' attention interface and is slower than a native one.")
+    ctx.facts[GATE] = f"not in the registry: {architecture}, trying the model's own code"
 
 
 def plan_transformers_backend(ctx: Context, architecture: str, table: arch.ArchTable) -> None:
