@@ -8,7 +8,8 @@ from entrypoint.catalogs.gpus import assumed
 from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
 from entrypoint.facts.model_dir import read_model_dir
-from entrypoint.facts.model_shape import context_length, estimated_params, shape
+from entrypoint.facts.model_params import estimated_params
+from entrypoint.facts.model_shape import context_length, shape
 from entrypoint.facts.weights import checkpoint_bytes
 from entrypoint.rules.sizing import GIB, RUNTIME_RESERVE, estimate, valid_tp
 from tests.conftest import write_model_dir
@@ -53,8 +54,8 @@ EXPECTED = {
                              "tp8/8192",
     "Llama-3.2-3B-Instruct": "tp1/8192 tp1/8192 v100 tp1/8192 tp2/8192 tp1/8192 tp8/8192 tp1/8192 "
                              "tp8/8192",
-    # the 40-layer text model alone (~9.8B) leaves an A10 KV room for 6656 tokens
-    "Llama-3.2-11B-Vision-Instruct": "tp1/8192 mem v100 tp1/6656 tp2/8192 tp1/8192 tp8/8192 "
+    # the text model (~9.8B) and the vision tower (~0.8B) leave one A10 no KV room
+    "Llama-3.2-11B-Vision-Instruct": "tp1/8192 mem v100 mem tp2/8192 tp1/8192 tp8/8192 "
                                      "tp1/8192 tp8/8192",
     "Mistral-7B-Instruct-v0.3": "tp1/8192 mem v100 tp1/8192 tp2/8192 tp1/8192 tp8/8192 tp1/8192 "
                                 "tp8/8192",
