@@ -2,7 +2,7 @@
 
 The memory model (docs/sizing.md explains it with examples):
   weights   = parameters x bytes per parameter (after quantization; embeddings stay 16-bit)
-  KV/token  = layers x 2 (K and V) x KV heads x head dim x KV bytes
+  KV/token  = attending layers x 2 (K and V) x KV heads x head dim x KV bytes
   per GPU   = weights / (TP x PP) + KV/token per GPU x max_model_len + runtime reserve
   must fit  : per GPU <= GPU memory x gpu_memory_utilization
 """

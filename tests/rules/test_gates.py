@@ -145,6 +145,7 @@ def test_matching_method_is_left_to_vllm(dirs):
 def test_prequantized_checkpoint_alone_is_gated(dirs):
     text = refusal(dirs["Llama-2-7B-Chat-AWQ"], "1xV100", env={"RUN_IMAGE_VARIANT": "v100"})
     assert text == ("The checkpoint's awq quantization (declared in config.json) needs compute "
-                    "capability 7.5 or newer, but V100-32GB has 7.0; deploy an unquantized checkpoint or a newer GPU.")
+                    "capability 7.5 or newer, but V100-32GB has 7.0; deploy an unquantized "
+                    "checkpoint or a newer GPU.")
     assert plan(dirs["Llama-2-7B-Chat-AWQ"], "1xT4").facts["gate: quantization"] == (
         "pass: awq on compute capability 7.5")
