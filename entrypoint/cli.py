@@ -12,6 +12,7 @@ from entrypoint.errors import EXIT_BAD_INPUT, UserError
 from entrypoint.facts import cluster, hardware, hub, model_location
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
+from entrypoint.plan import page_copy
 from entrypoint.plan.build import build
 from entrypoint.plan.plan import Plan
 from entrypoint.rules.context import Context
@@ -85,6 +86,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         **ctx.facts,
         "cluster": ctx.cluster.describe(),
     }
+    page_copy.attach(plan)  # after the facts: the page shows them too
     return plan, parsed
 
 
