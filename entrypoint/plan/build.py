@@ -28,7 +28,8 @@ def build(ctx: Context, launcher: list[str]) -> Plan:
         argv += knob_flags(name, decision)
     for flag, decision in ctx.extra_flags:
         argv += flag.tokens()
-        settings[flag.option[2:].replace("-", "_")] = decision
+        name = flag.option[2:].replace("-", "_")
+        settings[name] = joined(settings[name], decision) if name in settings else decision
     for flag in ctx.argv.passthrough:
         argv += flag.tokens()
         value = " ".join(flag.values) or True
@@ -38,6 +39,12 @@ def build(ctx: Context, launcher: list[str]) -> Plan:
     return Plan(argv=argv, env=env, settings=settings, warnings=list(ctx.warnings),
                 files=dict(ctx.files), secret_values=secret_values(ctx),
                 steps=list(ctx.steps), multinode=ctx.multinode)
+
+
+def joined(first: Decision, then: Decision) -> Decision:
+    """A repeated flag (`--middleware a --middleware b`): one setting listing every value."""
+    source = first.source if first.source != "default" else then.source
+    return Decision(f"{first.value} {then.value}", source, f"{first.reason}; {then.reason}")
 
 
 def secret_values(ctx: Context) -> tuple[str, ...]:

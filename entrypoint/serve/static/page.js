@@ -63,7 +63,9 @@ function renderPlan(plan) {
     summary.append(el("dt", name), el("dd", value === undefined ? "" : value));
   }
   const warnings = $("warnings");
-  warnings.replaceChildren(...(plan.warnings || []).map((w) => el("li", w, "warning")));
+  const list = plan.warnings || [];
+  warnings.replaceChildren(...(list.length ? list.map((w) => el("li", w, "warning"))
+                                           : [el("li", "No warnings.", "no-warnings")]));
   const body = $("settings").tBodies[0];
   body.replaceChildren();
   for (const [name, entry] of Object.entries(plan.settings || {})) {
