@@ -17,6 +17,10 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
     settings, facts = data["settings"], data["facts"]
     family = settings.get("conv_template", {})
     served = settings.get("served_model_name", {}).get("value") or facts.get("model")
+
+    def value(name: str) -> Any:
+        return settings.get(name, {}).get("value")
+
     return {
         "model": facts.get("model"),
         "served_name": served,
@@ -24,6 +28,10 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
         "family_reason": family.get("reason"),
         "vllm": facts.get("vllm"),
         "gpus": facts.get("gpus"),
+        "context": f"{value('max_model_len')} tokens, {value('dtype')}",
+        "parallel": f"tensor {value('tensor_parallel_size')} × pipeline "
+                    f"{value('pipeline_parallel_size')}",
+        "quantization": value("quantization") or "none",
     }
 
 

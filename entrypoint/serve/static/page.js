@@ -58,9 +58,10 @@ function renderPlan(plan) {
   const rows = [["Model", s.model], ["Served as", s.served_name],
                 ["Family", s.family ? s.family + " — " + s.family_reason
                                     : "none — " + (s.family_reason || "")],
-                ["vLLM", s.vllm], ["GPUs", s.gpus]];
+                ["vLLM", s.vllm], ["GPUs", s.gpus], ["Context", s.context],
+                ["Parallel", s.parallel], ["Quantization", s.quantization]];
   for (const [name, value] of rows) {
-    summary.append(el("dt", name), el("dd", value === undefined ? "" : value));
+    if (value !== undefined && value !== null) summary.append(el("dt", name), el("dd", value));
   }
   const warnings = $("warnings");
   const list = plan.warnings || [];
@@ -100,7 +101,7 @@ function buildPlots() {
     const caption = el("figcaption");
     caption.append(el("span", plot.title, "plot-title"), el("span", "…", "plot-value"));
     const canvas = el("canvas");
-    canvas.width = 280; canvas.height = 90;
+    canvas.width = 280; canvas.height = 80;
     figure.append(caption, canvas);
     box.append(figure);
   }
@@ -142,19 +143,25 @@ function draw(plot) {
   }
   ctx.fillStyle = "#6b7280"; ctx.font = "10px sans-serif";
   ctx.fillText(fmt(top), 2, 12);
-  const step = (w - 2 * pad) / (KEEP - 1);
-  const offset = KEEP - state.samples.length;
+  // The window fills up over the first minute, then scrolls (KEEP samples at most).
+  const span = Math.max(state.samples.length, 30);
+  const step = (w - 2 * pad) / (span - 1);
+  const offset = span - state.samples.length;
   let drawn = 0;
   for (const [name, color] of plot.series) {
-    ctx.strokeStyle = color; ctx.lineWidth = 2; ctx.beginPath();
-    let pen = false;
+    const points = [];
     state.samples.forEach((p, i) => {
-      if (p[name] === null) { pen = false; return; }
-      const x = pad + (offset + i) * step, y = h - pad - (h - 2 * pad) * (p[name] / top);
-      if (pen) ctx.lineTo(x, y); else ctx.moveTo(x, y);
-      pen = true; drawn += 1;
+      if (p[name] === null) return;
+      points.push([pad + (offset + i) * step, h - pad - (h - 2 * pad) * (p[name] / top)]);
     });
-    ctx.stroke();
+    drawn += points.length;
+    if (!points.length) continue;
+    ctx.beginPath();
+    points.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+    ctx.strokeStyle = color; ctx.lineWidth = 2; ctx.stroke();
+    ctx.lineTo(points[points.length - 1][0], h - pad); ctx.lineTo(points[0][0], h - pad);
+    ctx.closePath(); ctx.globalAlpha = 0.15; ctx.fillStyle = color; ctx.fill();
+    ctx.globalAlpha = 1;
   }
   const latest = state.samples[state.samples.length - 1] || {};
   const text = plot.series.map(([name]) => (plot.series.length > 1 ? name + " " : "") +
@@ -236,7 +243,11 @@ async function stream(response, target) {
       if (chunk.error) throw new Error(chunk.error.message || JSON.stringify(chunk.error));
       const delta = ((chunk.choices || [])[0] || {}).delta || {};
       const piece = delta.content || "";
-      if (piece) { target.append(document.createTextNode(piece)); text += piece; }
+      if (piece) {
+        target.append(document.createTextNode(piece));
+        text += piece;
+        $("messages").scrollTop = $("messages").scrollHeight;
+      }
     }
   }
   return text;
