@@ -74,7 +74,7 @@ case "$STEP" in
       # Read the installed vLLM's parser now and keep its flag table (entrypoint/catalogs/data/ when it
       # does not ship one), so the first start is fast and a mismatch between this package and
       # that vLLM fails the build rather than the deployment.
-      "$PYTHON" -m entrypoint.settings.vllm_options > /dev/null
+      "$PYTHON" -m entrypoint.settings.vllm_options --write
       "$PYTHON" -c "from entrypoint.settings import vllm_options; print('flag table:', vllm_options.load().origin)"
       # What was installed, and from which pins: the tests compare it with the checkout.
       "$PYTHON" - "$VARIANT" "$CONSTRAINTS" <<'EOF'

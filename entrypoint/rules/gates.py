@@ -13,6 +13,7 @@ from pathlib import Path
 
 from entrypoint.errors import UserError
 from entrypoint.rules.context import Context
+from entrypoint.settings.provenance import Source
 
 NEEDS_CATALOG = Path(__file__).parent.parent / "catalogs" / "data" / "quantization_needs.json"
 # Set by image/Dockerfile.v100: that image carries a vLLM built for CUDA 12 with Volta kernels.
@@ -117,7 +118,7 @@ def check_prequantized(ctx: Context) -> None:
         ctx.facts["gate: quantization vs checkpoint"] = f"pass: {chosen} loads {method}"
         return
     given = ctx.given.get("quantization")
-    if given is not None and given.source == "env":
+    if given is not None and given.source is Source.ENV:
         ctx.decide("quantization", None, "model",
                    f"{where}={chosen} dropped: the checkpoint is already {method}-quantized")
         ctx.warnings.append(

@@ -78,10 +78,6 @@ def tensor_parallel_size(ctx: Context) -> None:
             choices = ", ".join(map(str, valid_sizes(dims, max(tp, count, 8))))
             raise UserError(f"{ctx.label('tensor_parallel_size')}={tp} cannot split the model's "
                             f"{heads_text(dims)} evenly; use one of: {choices}.")
-        if count and tp * pp > count:
-            ctx.warnings.append(
-                f"{ctx.label('tensor_parallel_size')}={tp} x pipeline {pp} needs {tp * pp} GPUs "
-                f"but {count} are visible here; this works only across the nodes of a cluster.")
         return
     if ctx.decided["tensor_parallel_size"].source not in ("hardware", "default"):
         return  # another rule (a cluster's layout) decided it
@@ -103,6 +99,22 @@ def tensor_parallel_size(ctx: Context) -> None:
             f"tensor_parallel_size={best}: the model's {heads_text(dims)} cannot be split over "
             f"{usable} GPUs, so {idle} of the {count} visible GPUs stay idle; give this replica "
             f"{best * pp} GPUs (or run a second replica on the rest).")
+
+
+def layout_fits(ctx: Context) -> None:
+    """TP x PP must fit this node's GPUs, set or derived. A multi-node group is checked against
+    the whole group (multinode.check_group_size), an existing Ray cluster included."""
+    count, spec = ctx.hardware.count, ctx.cluster
+    if not count or spec.multi_node:
+        return
+    tp, pp = ctx.value("tensor_parallel_size"), ctx.value("pipeline_parallel_size") or 1
+    if tp * pp <= count:
+        return
+    given = [ctx.label(n) for n in ("tensor_parallel_size", "pipeline_parallel_size")
+             if ctx.user_set(n)]
+    raise UserError(f"tensor_parallel_size {tp} x pipeline_parallel_size {pp} needs {tp * pp} GPUs"
+                    f" but {count} {'is' if count == 1 else 'are'} visible here; lower "
+                    f"{' or '.join(given) or 'TP or PP'}, or give this replica {tp * pp} GPUs.")
 
 
 def long_context_forced(ctx: Context) -> bool:

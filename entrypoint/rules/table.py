@@ -33,6 +33,7 @@ RULES: tuple[Rule, ...] = (
     gates.check_quantization_capability,
     *multinode.EARLY_RULES,  # before sizing: TP and the preflight need the stage count
     sizing.tensor_parallel_size,
+    sizing.layout_fits,
     sizing.max_model_len,
     sizing.dtype,
     gates.prefix_caching,

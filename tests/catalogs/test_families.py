@@ -321,7 +321,7 @@ def test_vision_family_adds_its_args_unless_the_user_set_them(tmp_path):
     model = write_model_dir(tmp_path / "model", MLLAMA_CONFIG)
     plan = plan_for(model, env={"MODEL_ID": "meta-llama/Llama-3.2-11B-Vision-Instruct"})
     assert "--enforce-eager" in plan.argv and flag_value(plan, "--max-num-seqs") == "8"
-    assert plan.settings["enforce_eager"].source == "env"
+    assert plan.settings["enforce_eager"].source == "model"  # the family decided it
     assert flag_value(plan, "--tool-call-parser") == "llama3_json"
     plan = plan_for(model, ["--max-num-seqs", "2", "--no-enforce-eager"],
                     env={"MODEL_ID": "meta-llama/Llama-3.2-11B-Vision-Instruct"})
