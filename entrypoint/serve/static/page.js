@@ -71,8 +71,8 @@ function renderPlan(plan) {
   body.replaceChildren();
   for (const [name, entry] of Object.entries(plan.settings || {})) {
     const row = document.createElement("tr");
-    const value = entry.value === null ? "—" :
-      typeof entry.value === "string" ? entry.value : JSON.stringify(entry.value);
+    const value = entry.value === null ? "—" : typeof entry.value === "string" ? entry.value
+      : Array.isArray(entry.value) ? entry.value.join("\n") : JSON.stringify(entry.value);
     row.append(el("td", name, "name"), el("td", value, "value"),
                el("td", entry.source, "source source-" + entry.source), el("td", entry.reason));
     body.append(row);
