@@ -2,7 +2,7 @@
 and `run` writes the plan, secrets masked, to a file named in an environment variable for it.
 
 The file's content is the finished plan, so it is filled in after every rule has run
-(`entrypoint.plan.page_copy`); this rule only reserves its path, per port, so two servers on one
+(`entrypoint.rules.page_copy`); this rule only reserves its path, per port, so two servers on one
 machine never show each other's plan.
 """
 
