@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 DEMO_MODEL := data/model
 MODEL ?= $(if $(wildcard /data/model/config.json),/data/model,$(DEMO_MODEL))
 
-.PHONY: install run dry-run demo-model test test-unit test-e2e lint docs bench clean \
+.PHONY: install browser run dry-run demo-model test test-unit test-e2e lint docs bench clean screenshot \
 	image image-cpu image-v100 check-image-resolve
 
 # scripts/install.sh is the same install the images run (image/Dockerfile*), variant cpu here.
@@ -32,16 +32,28 @@ run: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)
 dry-run: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)
 	MODEL=$(MODEL) $(VENV)/bin/run --dry-run $(ARGS)
 
+# Debian's chromium for the page's browser tests (tests/e2e/test_page.py); Playwright drives it
+# (its own browser download cannot be reached). Installed as root where apt-get exists.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@[ -x $(CHROMIUM) ] || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null \
+	  && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+	  || echo "make browser: no $(CHROMIUM) (install Debian's chromium as root); page tests skip"
+
+# docs/img/page.png, the README's picture of the page at /.
+screenshot: install browser demo-model
+	PAGE_SCREENSHOT=docs/img/page.png $(PY) -m pytest -q tests/e2e/test_page.py -k screenshot
+
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install lint
+test: install browser lint
 	$(PY) -m pytest -q -ra
 
 test-unit: install
 	$(PY) -m pytest -q -m "not e2e"
 
-test-e2e: install
+test-e2e: install browser
 	$(PY) -m pytest -q -m e2e
 
 docs: install
