@@ -17,6 +17,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("image_run", HERE / "image_run.py")
 image_run = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = image_run  # dataclasses look their module up there
 _spec.loader.exec_module(image_run)
 
 VERSIONS = """
