@@ -37,7 +37,7 @@ def config(image: str) -> dict:
         sys.exit(f"image_run: no image {image} in this store: {out.stderr.strip()}")
     (info,) = json.loads(out.stdout)
     cfg = info.get("Config") or {}
-    health = cfg.get("Healthcheck") or info.get("HealthCheck") or {}
+    health = info.get("Healthcheck") or info.get("HealthCheck") or cfg.get("Healthcheck") or {}
     return {"entrypoint": cfg.get("Entrypoint") or [], "cmd": cfg.get("Cmd") or [],
             "env": cfg.get("Env") or [], "user": cfg.get("User") or "0",
             "workdir": cfg.get("WorkingDir") or "/", "healthcheck": health.get("Test") or []}

@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 def load_image_run():
     spec = importlib.util.spec_from_file_location("image_run", REPO / "scripts" / "image_run.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
@@ -58,9 +59,38 @@ def built_image(tmp_path_factory) -> str:
     return IMAGE
 
 
-def in_container_net(pid: int, *argv: str, timeout: float) -> subprocess.CompletedProcess:
-    return subprocess.run(["nsenter", "-t", str(pid), "-n", *argv], capture_output=True,
-                          text=True, timeout=timeout, cwd=REPO)
+def client_in_container_net(container, log: Path, limit: float) -> dict:
+    """tests/image/client.py in the container's network namespace; fails as soon as the
+    container exits."""
+    client = subprocess.Popen(
+        ["nsenter", "-t", str(container.pid), "-n", sys.executable, "-m", "tests.image.client",
+         str(limit)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+    while client.poll() is None:
+        if container.process.poll() is not None:
+            client.kill()
+            pytest.fail(f"the container exited with {container.process.returncode}:\n"
+                        + log.read_text()[-6000:])
+        time.sleep(1)
+    out, err = client.communicate()
+    assert client.returncode == 0, err[-3000:] + log.read_text()[-6000:]
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def readable_copy(model: Path, into: Path) -> Path:
+    """The model as a platform mounts one: readable by the image's non-root user."""
+    shutil.copytree(model, into)
+    for path in [into, *into.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return into
+
+
+def wait_for_comm(pid: int, name: str, limit: float = 30) -> bool:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if Path(f"/proc/{pid}/comm").read_text().strip() == name:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def process_status(pid: int) -> dict[str, str]:
@@ -75,15 +105,14 @@ def test_the_built_cpu_image_serves_the_demo_model(built_image, demo_model, tmp_
     assert config["healthcheck"][0] == "CMD", "docker-format image keeps its HEALTHCHECK"
 
     log = tmp_path / "container.log"
-    container = image_run.start(built_image, [], [], [f"{demo_model}:/data/model:ro"],
+    model = readable_copy(demo_model, tmp_path / "model")
+    container = image_run.start(built_image, [], [], [f"{model}:/data/model:ro"],
                                 stdout=log.open("w"))
     try:
-        # PID 1 is the image's tini; what it started runs as the image's user, not root.
-        assert Path(f"/proc/{container.pid}/comm").read_text().strip() == "tini"
-        client = in_container_net(container.pid, sys.executable, "-m", "tests.image.client",
-                                  "600", timeout=660)
-        assert client.returncode == 0, client.stderr[-3000:] + log.read_text()[-6000:]
-        summary = json.loads(client.stdout.strip().splitlines()[-1])
+        # PID 1 becomes the image's tini (once the namespace set-up has exec'd into it); what it
+        # started runs as the image's user, not root.
+        assert wait_for_comm(container.pid, "tini"), log.read_text()[-3000:]
+        summary = client_in_container_net(container, log, limit=600)
         assert summary["model"] and summary["completion_tokens"] > 0, summary
         served_by = [int(p) for p in (Path(f"/proc/{container.pid}/task/{container.pid}")
                                       / "children").read_text().split()]
