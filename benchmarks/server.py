@@ -13,7 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from entrypoint.launch import launcher
+from entrypoint.launch.process import launcher
 
 RUN = [sys.executable, "-m", "entrypoint"]
 

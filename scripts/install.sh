@@ -85,12 +85,12 @@ case "$STEP" in
     step "the project ($*)"
     pip_install "$@"
     if [ -z "${PIP_EXTRA:-}" ]; then
-      # Read the installed vLLM's parser now and keep its flag table (entrypoint/data/ when it
+      # Read the installed vLLM's parser now and keep its flag table (entrypoint/catalogs/data/ when it
       # does not ship one), so the first start is fast and a mismatch between this package and
       # that vLLM fails the build rather than the deployment.
       step "reading the installed vLLM's argument parser into the flag table"
-      "$PYTHON" -m entrypoint.vllm_options > /dev/null
-      "$PYTHON" -c "from entrypoint import vllm_options; print('flag table:', vllm_options.load().origin)"
+      "$PYTHON" -m entrypoint.settings.vllm_options --write
+      "$PYTHON" -c "from entrypoint.settings import vllm_options; print('flag table:', vllm_options.load().origin)"
       # What was installed, and from which pins: the tests compare it with the checkout.
       "$PYTHON" - "$VARIANT" "$CONSTRAINTS" <<'EOF'
 import hashlib, json, sys

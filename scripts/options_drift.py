@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The drift between two vLLM option tables (entrypoint/data/vllm-options-VERSION.json, read
-from each vLLM's own `vllm serve` parser): flags removed, flags added, flags whose value form
+"""The drift between two vLLM option tables (entrypoint/catalogs/data/vllm-options-VERSION.json,
+read from each vLLM's own `vllm serve` parser): flags removed, flags added, flags whose value form
 changed, and for each removed flag the closest added one (a likely rename) and whether the
 legacy table (legacy_flags.json) already has a row for it. Prints Markdown.
 
@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "entrypoint" / "data"
+DATA = Path(__file__).resolve().parent.parent / "entrypoint" / "catalogs" / "data"
 
 
 def long_flags(kinds: dict[str, str]) -> dict[str, str]:
@@ -22,12 +22,7 @@ def long_flags(kinds: dict[str, str]) -> dict[str, str]:
 
 
 def legacy_rows() -> set[str]:
-    candidates = [DATA / "legacy_flags.json",
-                  DATA.parent / "catalogs" / "data" / "legacy_flags.json"]
-    for path in candidates:
-        if path.exists():
-            return {row["flag"] for row in json.loads(path.read_text())["flags"]}
-    return set()
+    return {row["flag"] for row in json.loads((DATA / "legacy_flags.json").read_text())["flags"]}
 
 
 def drift(old: dict, new: dict) -> str:

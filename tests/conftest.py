@@ -62,7 +62,7 @@ ENV_KNOBS |= {"MODEL_HUB", "BASE_MODEL", "MERGE_LORA", "CACHE_DIR", "HF_HUB_OFFL
 
 @pytest.fixture(scope="session")
 def demo_model() -> Path:
-    from entrypoint.demo_model import build
+    from entrypoint.devtools.demo_model import build
 
     return build(CACHE / "demo-model")
 

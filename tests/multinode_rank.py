@@ -8,7 +8,7 @@
   vLLM and reserves the GPUs the way vLLM's Ray executor does.
 
 Everything else (convention detection, the plan, `ray start`, the bounded waits, supervision and
-exit codes) is the product's code path: `cli.make_plan` then `launch.execute`.
+exit codes) is the product's code path: `cli.make_plan` then `process.execute`.
 
 Usage: python -m tests.multinode_rank [run's arguments...]
 """
@@ -19,14 +19,16 @@ import json
 import os
 import sys
 
-from entrypoint import cli, gpu_catalog, launch
+from entrypoint import cli
+from entrypoint.catalogs import gpus
 from entrypoint.errors import EXIT_BAD_INPUT, UserError
+from entrypoint.launch import process
 
 
 def main() -> int:
     count = int(os.environ.get("TEST_GPUS_PER_NODE", "0"))
     try:
-        inventory = gpu_catalog.assumed(f"{count}xH100" if count else "none",
+        inventory = gpus.assumed(f"{count}xH100" if count else "none",
                                         "TEST_GPUS_PER_NODE")
         plan, parsed = cli.make_plan(sys.argv[1:], os.environ, inventory)
     except UserError as error:
@@ -42,7 +44,7 @@ def main() -> int:
                      str(settings["tensor_parallel_size"].value),
                      str(settings["pipeline_parallel_size"].value)]
     print(plan.render_text(), file=sys.stderr, flush=True)
-    return launch.execute(plan)
+    return process.execute(plan)
 
 
 if __name__ == "__main__":

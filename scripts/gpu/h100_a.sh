@@ -4,7 +4,7 @@ set -uo pipefail
 source scripts/gpu/env.sh
 out=${OUT:-/tmp/out}; mkdir -p "$out"
 nvidia-smi -L
-python3 -m entrypoint.vllm_options > "$out/vllm-options-0.26.0.json" 2> "$out/options.err" \
+python3 -m entrypoint.settings.vllm_options > "$out/vllm-options-0.26.0.json" 2> "$out/options.err" \
   || tail -5 "$out/options.err"
 python3 -m entrypoint --dry-run --json --load-format dummy > "$out/dryrun.json" 2> "$out/dryrun.err"
 echo "dry-run exit $?"; cat "$out/dryrun.err"

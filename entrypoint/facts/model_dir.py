@@ -1,0 +1,129 @@
+"""Read the facts of a model directory (config files only; no weights, no torch)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from entrypoint.errors import UserError
+from entrypoint.facts.weights import checkpoint_bytes
+
+OPTIONAL_FILES = ("tokenizer_config.json", "generation_config.json", "ti_model_config.json")
+OPTIONAL_TEXT_FILES = ("chat_template.jinja",)  # transformers >= 4.47 saves the template here
+# Where configs put the trained context length, most specific first.
+CONTEXT_KEYS = ("max_position_embeddings", "max_sequence_length", "seq_length", "n_positions",
+                "model_max_length")
+
+
+def read_json(path: Path, required: bool = False) -> dict[str, Any] | None:
+    """A JSON object from a file; a broken file is bad input, named with the fix."""
+    try:
+        present = path.is_file()
+    except OSError as error:  # the folder itself denies access
+        raise UserError(f"{path} cannot be read ({error.strerror}); check the permissions of"
+                        " the model folder.") from None
+    if not present:
+        if required:
+            raise UserError(f"{path} is missing; point MODEL at the folder that holds config.json.")
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        reason = error.strerror
+        raise UserError(f"{path} cannot be read ({reason}); check its permissions.") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise UserError(f"{path} is not valid JSON ({error}); restore the file.") from None
+    except RecursionError:
+        raise UserError(f"{path} is nested too deeply to be a model config; restore it.") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} must hold a JSON object, not {type(data).__name__}; restore it.")
+    return data
+
+
+def read_text(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(f"{path} cannot be read ({error}); restore the file.") from None
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    path: Path
+    config: dict[str, Any]
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checkpoint_bytes: int | None = None  # weights on disk (weights.checkpoint_bytes)
+    texts: dict[str, str] = field(default_factory=dict)  # OPTIONAL_TEXT_FILES found
+
+    @property
+    def text_config(self) -> dict[str, Any]:
+        """Vision-language configs nest the language model's shape under text_config."""
+        nested = self.config.get("text_config") or self.config.get("llm_config")
+        return {**self.config, **nested} if isinstance(nested, dict) else self.config
+
+    def get(self, *keys: str) -> Any:
+        for key in keys:
+            value = self.text_config.get(key)
+            if value is not None:
+                return value
+        return None
+
+    def positive_int(self, *keys: str) -> int | None:
+        value = self.get(*keys)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        if not 0 < value < float("inf"):  # also drops NaN and 1e999, which JSON allows
+            return None
+        return int(value)
+
+    @property
+    def architectures(self) -> list[str]:
+        found = self.config.get("architectures")
+        return [a for a in found if isinstance(a, str)] if isinstance(found, list) else []
+
+    @property
+    def model_type(self) -> str:
+        return str(self.config.get("model_type") or "")
+
+    @property
+    def torch_dtype(self) -> str | None:
+        value = self.get("torch_dtype", "dtype")
+        return value if isinstance(value, str) else None
+
+    @property
+    def quantization_config(self) -> dict[str, Any] | None:
+        value = self.config.get("quantization_config")
+        return value if isinstance(value, dict) else None
+
+    def context_length(self) -> tuple[int, str] | None:
+        """The trained context and the config key it came from."""
+        for key in CONTEXT_KEYS:
+            value = self.positive_int(key)
+            if value is not None and value < 10**8:  # tokenizers use 1e30 for "unlimited"
+                return value, key
+        return None
+
+
+def read_model_dir(path: Path) -> ModelFacts:
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError) as error:  # name too long, no permission, NUL byte
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UserError(f"Model directory {str(path)[:200]!r} cannot be opened ({reason});"
+                        " set MODEL to a readable folder.") from None
+    if not exists:
+        raise UserError(
+            f"Model directory {path} does not exist; mount the model there"
+            " or set MODEL to its path."
+        )
+    if not is_dir:
+        raise UserError(f"MODEL={path} is a file; set MODEL to the folder that holds config.json.")
+    config = read_json(path / "config.json", required=True)
+    files = {name: data for name in OPTIONAL_FILES if (data := read_json(path / name))}
+    texts = {name: text for name in OPTIONAL_TEXT_FILES if (text := read_text(path / name))}
+    return ModelFacts(path=path, config=config, files=files,
+                      checkpoint_bytes=checkpoint_bytes(path), texts=texts)

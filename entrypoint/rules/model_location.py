@@ -1,0 +1,121 @@
+"""Rules for where the model comes from (pure over `ctx.location`, a facts.model_location.Located).
+
+They run after the sizing rules: the served folder, the hub name, LoRA flags or the merged
+model, the persistent compile cache and the page-cache warm-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from entrypoint.errors import UserError
+from entrypoint.facts import hub
+from entrypoint.facts.lora import MergeLora
+from entrypoint.facts.model_location import lora_rank_choice
+from entrypoint.facts.page_cache import WarmPageCache
+from entrypoint.rules.context import Context, Decision
+from entrypoint.settings.argv import PassFlag
+
+FITS_SHARE = 0.9  # of available memory; vLLM's own prefetch uses the same margin
+
+
+def add_flag(ctx: Context, option: str, values: tuple[str, ...], source: str, reason: str) -> bool:
+    """Emit a flag unless the user passed it (theirs wins); True when emitted."""
+    if ctx.argv.passes(option):
+        return False
+    ctx.extra_flags.append((PassFlag(option, values), Decision(" ".join(values) or True,
+                                                               source, reason)))
+    return True
+
+
+def cache_root(ctx: Context) -> Path:
+    return Path(ctx.value("cache_dir") or hub.user_cache_root(ctx.environ))
+
+
+def served_folder(ctx: Context) -> None:
+    """MODEL as vLLM gets it: the folder found (checkpoint, snapshot, base of an adapter)."""
+    src = ctx.location
+    if src is None:
+        return
+    if src.how:
+        ctx.decide("model", str(src.serve_dir), "model", src.how[-1])
+    ctx.steps.extend(src.downloads)
+    if src.served_name and not src.adapters:
+        add_flag(ctx, "--served-model-name", (src.served_name,), "model",
+                 "the hub id, not the cache path, names the model for clients")
+
+
+def lora_adapters(ctx: Context) -> None:
+    src = ctx.location
+    if src is None or not src.adapters:
+        return
+    if ctx.value("merge_lora"):
+        merge_adapter(ctx)
+        return
+    rank = max(a.rank for a in src.adapters)
+    choice = lora_rank_choice(rank, ", ".join(str(a.path) for a in src.adapters))
+    names = ", ".join(a.name for a in src.adapters)
+    add_flag(ctx, "--enable-lora", (), "model", f"MODEL holds LoRA adapters ({names})")
+    add_flag(ctx, "--lora-modules", tuple(f"{a.name}={a.path}" for a in src.adapters), "model",
+             "each adapter is served under its folder name beside the base model")
+    add_flag(ctx, "--max-lora-rank", (str(choice),), "model",
+             f"largest adapter rank r={rank}, rounded up to a rank vLLM accepts")
+    if len(src.adapters) > 1:
+        add_flag(ctx, "--max-loras", (str(len(src.adapters)),), "model",
+                 "every adapter may be active in the same batch")
+
+
+def merge_adapter(ctx: Context) -> None:
+    src = ctx.location
+    label = ctx.label("merge_lora")
+    if len(src.adapters) > 1:
+        raise UserError(f"{label}=true merges one adapter, but MODEL holds {len(src.adapters)}"
+                        f" ({', '.join(a.name for a in src.adapters)}); point MODEL at one"
+                        " adapter folder, or turn merging off to serve them all.")
+    adapter = src.adapters[0]
+    out = cache_root(ctx) / "merged" / src.merge_key
+    ctx.steps.append(MergeLora(base=src.serve_dir, adapter=adapter.path, out=out))
+    ctx.decide("model", str(out), "model",
+               f"{label}=true: {adapter.name} merged into {src.serve_dir.name}, cached")
+    add_flag(ctx, "--served-model-name", (adapter.name,), "model",
+             "the merged model answers to the adapter's name")
+
+
+def compile_cache(ctx: Context) -> None:
+    """vLLM's torch.compile cache on persistent storage: a restart skips compiling."""
+    src = ctx.location
+    if ctx.value("cache_dir"):
+        ctx.set_env("VLLM_CACHE_ROOT", str(Path(ctx.value("cache_dir")) / "vllm"),
+                    f"{ctx.label('cache_dir')}: torch.compile results survive restarts",
+                    ctx.decided["cache_dir"].source)
+    elif "VLLM_CACHE_ROOT" not in ctx.environ and src is not None and src.volume_cache:
+        ctx.warnings.append(
+            f"vLLM's compile cache lives inside the container and is lost on restart; set"
+            f" CACHE_DIR={src.volume_cache} (writable, on the model's volume) to keep it.")
+
+
+def warm_page_cache(ctx: Context) -> None:
+    src = ctx.location
+    facts = src.weights if src is not None else None
+    if facts is None or not facts.files or ctx.value("merge_lora") and src.adapters:
+        return
+    if ctx.value("disable_mem_cache"):
+        ctx.facts["page cache"] = "warm-up off (DISABLE_MEM_CACHE)"
+        return
+    if ctx.argv.passes("--safetensors-load-strategy", "--load-format"):
+        ctx.facts["page cache"] = "left to vLLM: the load flags were given"
+        return
+    gib = facts.total_bytes / 2**30
+    if facts.total_bytes > FITS_SHARE * facts.available_bytes:
+        ctx.facts["page cache"] = (f"no warm-up: weights {gib:.1f} GiB exceed 90% of the"
+                                   f" {facts.available_bytes / 2**30:.1f} GiB free memory")
+        return
+    safetensors = all(f.endswith(".safetensors") for f in facts.files)
+    if facts.on_network_fs and safetensors and \
+            ctx.options.kind("--safetensors-load-strategy"):
+        add_flag(ctx, "--safetensors-load-strategy", ("prefetch",), "model",
+                 f"weights on a network file system ({facts.fs_type}): vLLM's own prefetch"
+                 " reads each rank's shards into the page cache in parallel")
+        return
+    ctx.steps.append(WarmPageCache(files=facts.files, total_bytes=facts.total_bytes))
+    ctx.facts["page cache"] = f"warm-up of {gib:.2f} GiB while vLLM starts ({facts.fs_type})"

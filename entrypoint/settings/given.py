@@ -1,0 +1,97 @@
+"""What the user gave, per source, validated and merged in the one precedence order (pure).
+
+Each source (CLI flags, environment variables, Triton's model.json) becomes a layer of `Given`
+values; `merge` keeps, per setting, the entry whose source ranks highest
+(`provenance.PRECEDENCE`). Rules then ask `Context.user_set(name)`, never compare sources.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from entrypoint.errors import UserError
+from entrypoint.settings.knobs import BOOL_WORDS_HELP, ENV_NAMES, KNOBS, Knob, Settings
+from entrypoint.settings.provenance import Source
+
+# Prefixes of variables that belong to other programs; never "did you mean"-ed.
+FOREIGN_PREFIXES = ("VLLM_", "NCCL_", "CUDA_", "NVIDIA_", "HF_", "RAY_", "TORCH", "OMP_", "LC_")
+
+
+@dataclass(frozen=True)
+class Given:
+    value: Any
+    source: Source  # CLI, ENV or FILE
+    label: str  # how the user spelled it: "--max-model-len" or "MAX_MODEL_LEN"
+
+
+Layer = Mapping[str, Given]
+
+
+def validate(knob: Knob, raw: Any, label: str) -> Any:
+    """One value through the knob's declared type; a bad one becomes one sentence."""
+    try:
+        return getattr(Settings.model_validate({knob.name: raw}), knob.name)
+    except ValidationError as error:
+        problem = error.errors()[0]["msg"].removeprefix("Value error, ")
+        if knob.is_bool:
+            problem = f"use {BOOL_WORDS_HELP}"
+        shown = "<hidden>" if knob.secret else raw
+        raise UserError(f"{label}={shown!r} is not valid: {problem}.") from None
+
+
+def env_layer(environ: Mapping[str, str]) -> dict[str, Given]:
+    """Settings from environment variables; an empty or blank variable counts as unset."""
+    layer = {}
+    for env_name, knob in ENV_NAMES.items():
+        raw = environ.get(env_name)
+        if raw is not None and raw.strip() != "":
+            layer[knob.name] = Given(validate(knob, raw.strip(), env_name), Source.ENV, env_name)
+    return layer
+
+
+def flag_layer(values: Mapping[str, Any], labels: Mapping[str, str],
+               source: Source = Source.CLI, prefix: str = "") -> dict[str, Given]:
+    """Settings from parsed flags: the command line's, or a settings file's (`prefix` names it)."""
+    layer = {}
+    for name, raw in values.items():
+        label = prefix + labels.get(name, name)
+        layer[name] = Given(validate(KNOBS[name], raw, label), source, label)
+    return layer
+
+
+def merge(*layers: Layer) -> dict[str, Given]:
+    """Per setting, the entry from the source that ranks highest; layers may come in any order."""
+    merged: dict[str, Given] = {}
+    for layer in layers:
+        for name, entry in layer.items():
+            if name not in merged or entry.source.rank < merged[name].source.rank:
+                merged[name] = entry
+    return merged
+
+
+def read_given(environ: Mapping[str, str], cli: Mapping[str, Any],
+               cli_labels: Mapping[str, str]) -> dict[str, Given]:
+    return merge(flag_layer(cli, cli_labels), env_layer(environ))
+
+
+def value_or_default(given: Layer, name: str) -> Any:
+    """What the user gave for a setting, else its declared default (before any rule runs)."""
+    return given[name].value if name in given else KNOBS[name].default
+
+
+def misspelled_env(environ: Mapping[str, str]) -> list[str]:
+    """Warnings for variables that look like a known one typed wrong (MAX_MODLE_LEN)."""
+    known = list(ENV_NAMES)
+    warnings = []
+    for name in environ:
+        if name in ENV_NAMES or not name.isupper() or name.startswith(FOREIGN_PREFIXES):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+        if close:
+            warnings.append(f"Environment variable {name} is not used; did you mean {close[0]}?")
+    return warnings
