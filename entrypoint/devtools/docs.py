@@ -87,7 +87,7 @@ def loads_on_image(architectures: tuple[str, ...]) -> str:
 
 
 def families_table() -> str:
-    from entrypoint.catalogs.families import catalog
+    from entrypoint.catalogs.families import architectures_of, catalog
     from entrypoint.settings.vllm_options import REFERENCE_VERSION
 
     rows = ["| # | family | CONV_TEMPLATE | MODEL_ID rule (any case) | chat template | "
@@ -108,7 +108,7 @@ def families_table() -> str:
         names = ", ".join(f"`{n}`" for n in family.conv_templates)
         rows.append(f"| {number} | {family.family} | {names} | {_model_id_rule(family.model_id)}"
                     f" | {template} | {tool} | {reasoning} | {args or '-'} | {stops} | "
-                    f"{loads_on_image(tuple(family.identify.get('architectures', ())))} |")
+                    f"{loads_on_image(architectures_of(family))} |")
     return "\n".join(rows)
 
 

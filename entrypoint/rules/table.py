@@ -14,6 +14,7 @@ from entrypoint.rules import (
     model_location,
     multinode,
     old_clients,
+    page,
     quantization,
     remote_code,
     sizing,
@@ -53,6 +54,7 @@ RULES: tuple[Rule, ...] = (
     api_keys.require_api_keys,
     remote_code.explain,
     supervision.watch_engine,
+    page.serve_page,  # the page at / (its plan file is filled in once the plan is complete)
     # multi-node roles, backends and networking (after sizing decided tensor_parallel_size)
     *multinode.LATE_RULES,
 )
