@@ -6,9 +6,9 @@
 set -uo pipefail
 source scripts/gpu/lib.sh
 common=(--load-format dummy --gpu-memory-utilization 0.3 --kv-cache-memory-bytes 17179869184)
-start_server bf16 PORT=8601 CACHE_DIR=/tmp/vol/cache python3 -m entrypoint "${common[@]}"
-start_server fp8 PORT=8602 CACHE_DIR=/tmp/vol/cache QUANTIZATION=fp8 python3 -m entrypoint "${common[@]}"
-start_server fp8kv PORT=8603 CACHE_DIR=/tmp/vol/cache QUANTIZATION=fp8 python3 -m entrypoint "${common[@]}" --kv-cache-dtype fp8
+start_server bf16 CACHE_DIR=/tmp/vol/cache python3 -m entrypoint --port 8601 "${common[@]}"
+start_server fp8 CACHE_DIR=/tmp/vol/cache QUANTIZATION=fp8 python3 -m entrypoint --port 8602 "${common[@]}"
+start_server fp8kv CACHE_DIR=/tmp/vol/cache QUANTIZATION=fp8 python3 -m entrypoint --port 8603 "${common[@]}" --kv-cache-dtype fp8
 ok=1
 for s in bf16:8601 fp8:8602 fp8kv:8603; do wait_ready "${s%:*}" "${s#*:}" 300 || ok=0; done
 echo "[$(elapsed) s] all ready"

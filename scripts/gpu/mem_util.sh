@@ -7,7 +7,7 @@ set -uo pipefail
 source scripts/gpu/lib.sh
 for r in $(seq 1 "${ROUNDS:-2}"); do for u in 0.90 0.92; do
   [ "$(elapsed)" -lt "${STOP_AFTER:-440}" ] || break 2
-  start_server "u$u-r$r" PORT=8501 CACHE_DIR=/tmp/vol/cache python3 -m entrypoint --load-format dummy --gpu-memory-utilization $u
+  start_server "u$u-r$r" CACHE_DIR=/tmp/vol/cache python3 -m entrypoint --load-format dummy --gpu-memory-utilization $u
   ( while sleep 1; do nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits; done > "$RAW/u$u-r$r.mem.txt" ) &
   mon=$!
   wait_ready "u$u-r$r" 8501 300 && bench "u$u-r$r" 8501 600 600 2048 256

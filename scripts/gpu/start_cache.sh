@@ -8,7 +8,7 @@ source scripts/gpu/lib.sh
 VOL=/tmp/vol/cache
 wipe_container() { rm -rf /tmp/torchinductor_* ~/.triton ~/.cache/vllm ~/.cache/torch ~/.cache/flashinfer; }
 one() {  # LABEL
-  start_server "$1" PORT=8501 CACHE_DIR=$VOL python3 -m entrypoint --load-format dummy
+  start_server "$1" CACHE_DIR=$VOL python3 -m entrypoint --load-format dummy
   wait_ready "$1" 8501 300 && bench "$1" 8501 32 320 512 128
   stop_server "$1"; wipe_container
   echo "[$(elapsed) s]"
