@@ -47,7 +47,8 @@ def run_row(run: dict) -> list[str]:
     accepted = share(counters.get("vllm:spec_decode_num_accepted_tokens_total", 0),
                      counters.get("vllm:spec_decode_num_draft_tokens_total", 0))
     done = f"{result['completed']}/{result['num_prompts']}"
-    return [run["config"], str(run["concurrency"]), done,
+    label = run["config"] + (f" #{run['repeat'] + 1}" if run.get("repeat") else "")
+    return [label, str(run["concurrency"]), done,
             fmt(result["request_throughput"], 2), fmt(result["output_throughput"]),
             *(fmt(result.get(f"p{p}_ttft_ms")) for p in PERCENTILES),
             *(fmt(result.get(f"p{p}_tpot_ms")) for p in PERCENTILES),
