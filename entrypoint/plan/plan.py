@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from entrypoint.plan.node_role import NodeRole
 from entrypoint.settings.knobs import KNOBS
@@ -23,17 +23,29 @@ def is_secret_knob(name: str) -> bool:
     return name in KNOBS and KNOBS[name].secret
 
 
+class Step(Protocol):
+    """Something launch does before vLLM starts (a download, a merge, a page-cache warm-up)."""
+
+    def describe(self) -> str: ...
+
+    def run(self) -> None: ...
+
+
 @dataclass
 class Plan:
     argv: list[str]
-    env: dict[str, str]  # variables set for vLLM on top of the inherited environment
+    env_settings: dict[str, Decision]  # variables set for vLLM on top of the inherited ones
     settings: dict[str, Decision]
     warnings: list[str]
     facts: dict[str, str] = field(default_factory=dict)  # shown in dry-run: GPUs, model, vLLM
     files: dict[str, str] = field(default_factory=dict)  # written by launch; dry-run lists paths
     secret_values: tuple[str, ...] = ()
-    steps: list[Any] = field(default_factory=list)  # run by launch before exec, in order
+    steps: list[Step] = field(default_factory=list)  # run by launch before exec, in order
     multinode: NodeRole | None = None  # on a node of a multi-node group
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {name: decision.value for name, decision in self.env_settings.items()}
 
     def masked(self, text: str) -> str:
         for secret in self.secret_values:
@@ -44,6 +56,11 @@ class Plan:
         return {
             "argv": [self.masked(arg) for arg in self.argv],
             "env": {k: MASK if is_secret_name(k) else self.masked(v) for k, v in self.env.items()},
+            "env_settings": {
+                name: {"value": MASK if is_secret_name(name) else self.masked(d.value),
+                       "source": d.source, "reason": d.reason}
+                for name, d in self.env_settings.items()
+            },
             "settings": {
                 name: {"value": MASK if is_secret_knob(name) and d.value is not None else d.value,
                        "source": d.source, "reason": d.reason}
@@ -63,7 +80,8 @@ class Plan:
             lines = node_lines(data["node"], data["argv"])
         if data["env"]:
             lines += ["Environment for vLLM:"]
-            lines += [f"  {k}={v}" for k, v in data["env"].items()]
+            lines += [f"  {k}={e['value']}  # {e['source']}: {e['reason']}"
+                      for k, e in data["env_settings"].items()]
         lines += ["Facts:"] + [f"  {k}: {v}" for k, v in self.facts.items()]
         lines += ["Settings:"]
         width = max(len(name) for name in data["settings"])

@@ -16,6 +16,7 @@ from entrypoint.errors import UserError
 from entrypoint.rules.context import Context, Decision
 from entrypoint.serve.api_keys import DIGESTS_ENV, OPEN_PATHS
 from entrypoint.settings.argv import PassFlag
+from entrypoint.settings.provenance import Source
 
 MIDDLEWARE = "entrypoint.serve.api_keys.ApiKeyMiddleware"
 
@@ -46,7 +47,7 @@ def gather(ctx: Context) -> tuple[list[str], list[str]]:
 def require_api_keys(ctx: Context) -> None:
     """Take the keys off vLLM's argv and switch on the middleware that checks them."""
     keys, origins = gather(ctx)
-    ctx.argv.passthrough = [f for f in ctx.argv.passthrough if f.option != "--api-key"]
+    ctx.dropped_flags.add("--api-key")  # the keys reach the middleware as digests instead
     ctx.secrets += keys
     if not keys:
         return
@@ -55,7 +56,7 @@ def require_api_keys(ctx: Context) -> None:
             f"VLLM_API_KEY and {' / '.join(origins)} are both set; vLLM would demand both keys at"
             " once: unset VLLM_API_KEY and list every key in API_KEYS."
         )
-    source = "cli" if any(origin.startswith("-") for origin in origins) else "env"
+    source = Source.CLI if any(origin.startswith("-") for origin in origins) else Source.ENV
     reason = (f"{len(keys)} API key(s) from {', '.join(origins)}: every path except "
               f"{', '.join(sorted(OPEN_PATHS))} needs `Authorization: Bearer <key>`")
     ctx.env[DIGESTS_ENV] = Decision(",".join(digest(k) for k in keys), source,

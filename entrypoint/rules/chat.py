@@ -11,7 +11,9 @@ from entrypoint.catalogs import families
 from entrypoint.catalogs.families import Family, Match
 from entrypoint.rules.context import Context, Decision
 from entrypoint.settings.argv import PassFlag
+from entrypoint.settings.given import validate
 from entrypoint.settings.knobs import FLAG_NAMES
+from entrypoint.settings.provenance import Source
 
 AUTO_TOOL_CHOICE = ("--enable-auto-tool-choice", "--no-enable-auto-tool-choice",
                     "--disable-auto-tool-choice")
@@ -115,8 +117,11 @@ def _extra_args(ctx: Context, match: Match) -> None:
         why = f"{match.family.family} needs {shown} ({match.reason})"
         knob = FLAG_NAMES.get(option)
         if knob is not None:
-            if ctx.decided[knob.name].source == "default":
-                ctx.decide(knob.name, value, match.source, why)
+            # Derived from the model's family, even when CONV_TEMPLATE named the family; checked
+            # like any other value of the setting.
+            if ctx.decided[knob.name].source is Source.DEFAULT:
+                label = f"templates/catalog.json {match.family.family} {option}"
+                ctx.decide(knob.name, validate(knob, value, label), Source.MODEL, why)
             continue
         values = () if value is True else (str(value),)
         _add(ctx, (option,), PassFlag(option, values), match, why)

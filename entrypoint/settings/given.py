@@ -1,4 +1,9 @@
-"""Merge what the user gave (CLI flags over environment variables) into validated values (pure)."""
+"""What the user gave, per source, validated and merged in the one precedence order (pure).
+
+Each source (CLI flags, environment variables, Triton's model.json) becomes a layer of `Given`
+values; `merge` keeps, per setting, the entry whose source ranks highest
+(`provenance.PRECEDENCE`). Rules then ask `Context.user_set(name)`, never compare sources.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from pydantic import ValidationError
 
 from entrypoint.errors import UserError
 from entrypoint.settings.knobs import BOOL_WORDS_HELP, ENV_NAMES, KNOBS, Knob, Settings
+from entrypoint.settings.provenance import Source
 
 # Prefixes of variables that belong to other programs; never "did you mean"-ed.
 FOREIGN_PREFIXES = ("VLLM_", "NCCL_", "CUDA_", "NVIDIA_", "HF_", "RAY_", "TORCH", "OMP_", "LC_")
@@ -19,8 +25,11 @@ FOREIGN_PREFIXES = ("VLLM_", "NCCL_", "CUDA_", "NVIDIA_", "HF_", "RAY_", "TORCH"
 @dataclass(frozen=True)
 class Given:
     value: Any
-    source: str  # "cli" or "env"
+    source: Source  # CLI, ENV or FILE
     label: str  # how the user spelled it: "--max-model-len" or "MAX_MODEL_LEN"
+
+
+Layer = Mapping[str, Given]
 
 
 def validate(knob: Knob, raw: Any, label: str) -> Any:
@@ -35,17 +44,44 @@ def validate(knob: Knob, raw: Any, label: str) -> Any:
         raise UserError(f"{label}={shown!r} is not valid: {problem}.") from None
 
 
-def read_given(environ: Mapping[str, str], cli: Mapping[str, Any],
-               cli_labels: Mapping[str, str]) -> dict[str, Given]:
-    given: dict[str, Given] = {}
+def env_layer(environ: Mapping[str, str]) -> dict[str, Given]:
+    """Settings from environment variables; an empty or blank variable counts as unset."""
+    layer = {}
     for env_name, knob in ENV_NAMES.items():
         raw = environ.get(env_name)
         if raw is not None and raw.strip() != "":
-            given[knob.name] = Given(validate(knob, raw.strip(), env_name), "env", env_name)
-    for name, raw in cli.items():
-        label = cli_labels.get(name, name)
-        given[name] = Given(validate(KNOBS[name], raw, label), "cli", label)
-    return given
+            layer[knob.name] = Given(validate(knob, raw.strip(), env_name), Source.ENV, env_name)
+    return layer
+
+
+def flag_layer(values: Mapping[str, Any], labels: Mapping[str, str],
+               source: Source = Source.CLI, prefix: str = "") -> dict[str, Given]:
+    """Settings from parsed flags: the command line's, or a settings file's (`prefix` names it)."""
+    layer = {}
+    for name, raw in values.items():
+        label = prefix + labels.get(name, name)
+        layer[name] = Given(validate(KNOBS[name], raw, label), source, label)
+    return layer
+
+
+def merge(*layers: Layer) -> dict[str, Given]:
+    """Per setting, the entry from the source that ranks highest; layers may come in any order."""
+    merged: dict[str, Given] = {}
+    for layer in layers:
+        for name, entry in layer.items():
+            if name not in merged or entry.source.rank < merged[name].source.rank:
+                merged[name] = entry
+    return merged
+
+
+def read_given(environ: Mapping[str, str], cli: Mapping[str, Any],
+               cli_labels: Mapping[str, str]) -> dict[str, Given]:
+    return merge(flag_layer(cli, cli_labels), env_layer(environ))
+
+
+def value_or_default(given: Layer, name: str) -> Any:
+    """What the user gave for a setting, else its declared default (before any rule runs)."""
+    return given[name].value if name in given else KNOBS[name].default
 
 
 def misspelled_env(environ: Mapping[str, str]) -> list[str]:

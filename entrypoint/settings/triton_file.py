@@ -15,8 +15,8 @@ from entrypoint.errors import UserError
 from entrypoint.facts.model_dir import read_json
 from entrypoint.settings import old_flags
 from entrypoint.settings.argv import ParsedArgv, parse_argv
-from entrypoint.settings.given import Given, validate
-from entrypoint.settings.knobs import KNOBS
+from entrypoint.settings.given import Given, Layer, flag_layer, value_or_default
+from entrypoint.settings.provenance import Source
 from entrypoint.settings.vllm_options import VllmOptions
 
 FILE_NAME = "model.json"
@@ -40,7 +40,7 @@ def locate(given: dict[str, Given]) -> tuple[Path, bool] | None:
             raise UserError(f"{entry.label}={entry.value} is not a file; point it at Triton's "
                             "model.json or unset it.")
         return path, True
-    model = Path(given["model"].value if "model" in given else KNOBS["model"].default)
+    model = Path(value_or_default(given, "model"))
     candidate = model / FILE_NAME
     return (candidate, False) if is_file(candidate) else None
 
@@ -61,16 +61,18 @@ def engine_args_to_argv(args: dict) -> list[str]:
     return tokens
 
 
-def apply(parsed: ParsedArgv, given: dict[str, Given], options: VllmOptions) -> None:
-    """Add the file's settings below the user's own: knobs into `given`, flags into passthrough."""
+def layer(parsed: ParsedArgv, given: Layer, options: VllmOptions) -> dict[str, Given]:
+    """The file's settings as a layer (source FILE, merged below the user's own) and its other
+    engine arguments added to the pass-through flags, where the command line does not set them."""
     found = locate(given)
     if found is None:
-        return
+        return {}
     path, named = found
     args = dict(read_json(path) or {})
     model = args.pop("model", None)
+    settings = {}
     if model is not None and named and "model" not in given:
-        given["model"] = Given(model, "file", f"{path} model")
+        settings["model"] = Given(model, Source.FILE, f"{path} model")
     elif model is not None:
         parsed.notes.append(f"{path}: its \"model\" ({model}) is not used; the model is "
                             f"{given['model'].value if 'model' in given else 'the mounted one'}.")
@@ -80,10 +82,9 @@ def apply(parsed: ParsedArgv, given: dict[str, Given], options: VllmOptions) -> 
         key = from_file.unknown[0].option[2:].replace("-", "_")
         raise UserError(f"{path}: \"{key}\" is not an engine argument vLLM {options.version} "
                         "accepts; remove it from the file.")
-    for name, raw in from_file.given.items():
-        if name not in given:
-            label = f"{path} {from_file.given_as.get(name, name)[2:].replace('-', '_')}"
-            given[name] = Given(validate(KNOBS[name], raw, label), "file", label)
+    keys = {name: label[2:].replace("-", "_") for name, label in from_file.given_as.items()}
+    settings |= flag_layer(from_file.given, keys, Source.FILE, prefix=f"{path} ")
     mine = {flag.option for flag in parsed.passthrough}
     parsed.passthrough[:0] = [f for f in from_file.passthrough if f.option not in mine]
     parsed.notes += [f"{path}: {note}" for note in from_file.notes]
+    return settings

@@ -89,38 +89,54 @@ def _read(path: Path) -> dict[str, str] | None:
         return None
 
 
+def reference(origin: str = f"vLLM {REFERENCE_VERSION} table") -> VllmOptions:
+    """The table planning uses when the installed vLLM's cannot be had."""
+    return VllmOptions(REFERENCE_VERSION, origin,
+                       _read(_table_path(DATA_DIR, REFERENCE_VERSION)) or {})
+
+
 def load() -> VllmOptions:
     installed = installed_version()
     if installed is None:
-        kinds = _read(_table_path(DATA_DIR, REFERENCE_VERSION))
-        return VllmOptions(REFERENCE_VERSION, f"no vLLM installed; vLLM {REFERENCE_VERSION} table",
-                           kinds or {})
+        return reference(f"no vLLM installed; vLLM {REFERENCE_VERSION} table")
     dist, version = installed
     for directory in (DATA_DIR, USER_CACHE):
         kinds = _read(_table_path(directory, version))
         if kinds:
             return VllmOptions(version, f"installed {dist} {version}", kinds)
-    kinds = generate_and_cache(version)
-    return VllmOptions(version, f"installed {dist} {version} (table generated now)", kinds)
+    generated = generate_and_cache(version)
+    if generated is None:  # vLLM's parser could not be read: plan with the reference table
+        return reference(f"installed {dist} {version}, whose flags could not be read; "
+                         f"vLLM {REFERENCE_VERSION} table")
+    return VllmOptions(version, f"installed {dist} {version} (table generated now)", generated)
 
 
-def generate_and_cache(version: str) -> dict[str, str]:
-    """Import vLLM once to read its parser; cache the result so later starts stay fast."""
+def generate(version: str) -> str | None:
+    """The installed vLLM's table as JSON text, read in a child process (vLLM's imports are
+    slow and noisy); None when that fails."""
     import subprocess
 
-    out = subprocess.run(
-        [sys.executable, "-m", "entrypoint.settings.vllm_options"],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    kinds = json.loads(out)["kinds"]
-    for directory in (DATA_DIR, USER_CACHE):
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            _table_path(directory, version).write_text(out)
-            break
-        except OSError:
-            continue
-    return kinds
+    try:
+        done = subprocess.run([sys.executable, "-m", "entrypoint.settings.vllm_options"],
+                              capture_output=True, text=True, timeout=300)
+        text = done.stdout if done.returncode == 0 else ""
+        return text if json.loads(text).get("version") == version else None
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+
+
+def generate_and_cache(version: str) -> dict[str, str] | None:
+    """Read vLLM's parser once and keep the table in the user's cache, so later starts stay
+    fast. The package's own folder is written only at build time (`--write`)."""
+    text = generate(version)
+    if text is None:
+        return None
+    try:
+        USER_CACHE.mkdir(parents=True, exist_ok=True)
+        _table_path(USER_CACHE, version).write_text(text)
+    except OSError:
+        pass  # an unwritable home: the next start reads the parser again
+    return json.loads(text)["kinds"]
 
 
 def _kinds_from_parser(parser) -> dict[str, str]:
@@ -160,7 +176,13 @@ def _serve_parser():
 
 
 if __name__ == "__main__":
+    # Prints the installed vLLM's table; `--write` (at image build time) ships it in the package.
     dist_version = installed_version()
     table = {"version": dist_version[1] if dist_version else None,
              "kinds": dict(sorted(_kinds_from_parser(_serve_parser()).items()))}
-    print(json.dumps(table, indent=1))
+    if "--write" in sys.argv and dist_version:
+        shipped = _table_path(DATA_DIR, dist_version[1])
+        if not shipped.exists():  # a table shipped with the package stays as reviewed
+            shipped.write_text(json.dumps(table, indent=1) + "\n")
+    else:
+        print(json.dumps(table, indent=1))

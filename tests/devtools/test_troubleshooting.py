@@ -1,5 +1,6 @@
 """docs/troubleshooting.md is generated from the code's UserError messages and kept fresh."""
 
+import re
 import textwrap
 
 from entrypoint.devtools import docs, error_catalog
@@ -46,3 +47,14 @@ def test_a_real_message_matches_its_documented_form(tmp_path):
     (template,) = [m.text for m in error_catalog.scan() if m.function == "read_model_dir"
                    and "does not exist" in m.text]
     assert printed == template.replace("<path>", str(tmp_path / "absent"))
+
+
+def test_every_message_reads_as_text_not_code():
+    """The page showed `<explain>` and raw Python such as `<"is" if n == 1 else "are">`."""
+    page = error_catalog.troubleshooting_page()
+    messages = [line for line in page.splitlines() if line.startswith("- `")]
+    assert messages
+    for line in messages:
+        assert "<explain>" not in line, line
+        for part in re.findall(r"<[^<>`]*>", line):  # a placeholder names a value, plainly
+            assert re.fullmatch(r"<\w+( x \w+)?>", part), f"{part} in {line}"

@@ -1,6 +1,7 @@
-"""From what the rules decided to the plan: the vLLM argv, its environment, and the secrets to mask.
+"""From what the rules decided to the plan: the vLLM argv, its environment, the secrets to mask.
 
-The only module of `plan/` that knows the rules' `Context`; launch reads the `Plan` alone.
+The last step of deriving: `plan/` holds only the value, so launch reads a `Plan` and never
+reaches the rules.
 """
 
 from __future__ import annotations
@@ -28,16 +29,26 @@ def build(ctx: Context, launcher: list[str]) -> Plan:
         argv += knob_flags(name, decision)
     for flag, decision in ctx.extra_flags:
         argv += flag.tokens()
-        settings[flag.option[2:].replace("-", "_")] = decision
-    for flag in ctx.argv.passthrough:
+        name = flag.option[2:].replace("-", "_")
+        settings[name] = joined(settings[name], decision) if name in settings else decision
+    for flag in (f for f in ctx.argv.passthrough if f.option not in ctx.dropped_flags):
         argv += flag.tokens()
         value = " ".join(flag.values) or True
         settings.setdefault(flag.option.lstrip("-").replace("-", "_"),
                             Decision(value, "cli", "passed through to vLLM"))
-    env = {name: str(decision.value) for name, decision in ctx.env.items()}
-    return Plan(argv=argv, env=env, settings=settings, warnings=list(ctx.warnings),
+    env = {name: Decision(str(d.value), d.source, d.reason) for name, d in ctx.env.items()}
+    return Plan(argv=argv, env_settings=env, settings=settings, warnings=list(ctx.warnings),
                 files=dict(ctx.files), secret_values=secret_values(ctx),
                 steps=list(ctx.steps), multinode=ctx.multinode)
+
+
+def joined(first: Decision, then: Decision) -> Decision:
+    """A flag given more than once (`--middleware` by several rules): one row, every value with
+    its own reason, the source of the highest-ranking one."""
+    values = first.value if isinstance(first.value, list) else [first.value]
+    reason = first.reason if isinstance(first.value, list) else f"{first.value}: {first.reason}"
+    source = min(first.source, then.source, key=lambda s: s.rank)
+    return Decision([*values, then.value], source, f"{reason}; {then.value}: {then.reason}")
 
 
 def secret_values(ctx: Context) -> tuple[str, ...]:
