@@ -12,11 +12,12 @@ from entrypoint.errors import EXIT_BAD_INPUT, EXIT_LAUNCH_FAILED, LaunchError, U
 from entrypoint.facts import cluster, hardware, hub, launch_site, model_location
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
-from entrypoint.plan.build import build
 from entrypoint.plan.plan import Plan
 from entrypoint.rules import launch_site as launch_site_rules
+from entrypoint.rules import page_copy
 from entrypoint.rules.context import Context, Inputs
 from entrypoint.rules.table import derive
+from entrypoint.rules.to_plan import build
 from entrypoint.settings import old_flags, triton_file, vllm_options
 from entrypoint.settings.argv import ParsedArgv, parse_argv, suggest
 from entrypoint.settings.given import (
@@ -130,6 +131,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         **ctx.facts,
         "cluster": ctx.cluster.describe(),
     }
+    page_copy.attach(plan)  # after the facts: the page shows them too
     return plan, parsed
 
 

@@ -53,6 +53,16 @@ def llama_dir(tmp_path: Path) -> Path:
     return write_model_dir(tmp_path / "llama", LLAMA_8B)
 
 
+@pytest.fixture
+def without_architecture_gate(monkeypatch):
+    """Plans past the architecture gate, for tests of other rules over real-shaped configs of
+    architectures the engine cannot load (Baichuan2, Llama-3.2 Vision); in-process plans only."""
+    from entrypoint.rules import architecture, table
+
+    monkeypatch.setattr(table, "RULES",
+                        tuple(r for r in table.RULES if r is not architecture.check_loadable))
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: float = 60):
     """`run` as a user starts it: a fresh process, only the given environment on top of ours."""
     full_env = {k: v for k, v in os.environ.items() if k not in ENV_KNOBS}
@@ -69,7 +79,7 @@ ENV_KNOBS = {"MODEL", "QUANTIZATION", "MAX_MODEL_LEN", "DTYPE", "ENABLE_PREFIX_C
              "ASSUME_GPUS", "RUN_IMAGE_VARIANT", "VLLM_ALLOW_LONG_MAX_MODEL_LEN",
              "API_KEYS", "SPECULATIVE_MODEL", "PROMPT_LOOKUP_MAX", "PROMPT_LOOKUP_MIN",
              "LEGACY_CLIENTS", "TRITON_MODEL_JSON", "SHUTDOWN_TIMEOUT", "API_KEY", "RUN_DIR",
-             "PP", "DISTRIBUTED_BACKEND", "MULTINODE_TIMEOUT"}
+             "PP", "DISTRIBUTED_BACKEND", "MULTINODE_TIMEOUT", "UI"}
 # model sources (issue 7): a test's hub, cache and offline mode are the ones it sets
 ENV_KNOBS |= {"MODEL_HUB", "BASE_MODEL", "MERGE_LORA", "CACHE_DIR", "HF_HUB_OFFLINE",
               "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_TOKEN", "VLLM_CACHE_ROOT"}

@@ -7,9 +7,12 @@ import os
 import resource
 import stat
 import sys
+import time
 
 from entrypoint.errors import EXIT_LAUNCH_FAILED, LaunchError
 from entrypoint.plan.plan import Plan
+
+STARTED_AT = time.time()  # when run's process began (this module loads at its start)
 
 
 def launcher() -> list[str]:
@@ -92,6 +95,7 @@ def execute(plan: Plan) -> int:
 
         return ray_group.execute(plan)
     env = {**os.environ, **plan.env}
+    env.setdefault("RUN_STARTED_AT", f"{STARTED_AT:.3f}")  # start summary counts from here
     sys.stdout.flush()
     sys.stderr.flush()
     try:

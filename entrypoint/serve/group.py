@@ -50,32 +50,36 @@ def descendants(root: int | None = None) -> list[int]:
     return found
 
 
-def reap_zombies() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
+def reap_zombies(pids: list[int]) -> None:
+    """Collect those of `pids` that are our children and have exited (and only those: the log
+    watcher is waited for by its own code)."""
+    for pid in pids:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
 
 
-def end_descendants(grace: float = 3.0) -> list[int]:
-    """SIGTERM every descendant, SIGKILL those left after `grace`; returns the pids it met."""
+def end_descendants(grace: float = 3.0, spare: set | None = None) -> list[int]:
+    """SIGTERM every descendant but `spare`, SIGKILL those left after `grace`; returns the pids
+    it met."""
     if not os.path.isdir("/proc"):
         return []
-    met = descendants()
+    spare = spare or set()
+
+    def descendants_left() -> list[int]:
+        return [pid for pid in descendants() if pid not in spare]
+
+    met = descendants_left()
     for pid in met:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        reap_zombies()
-        if not descendants():
+        reap_zombies(met)
+        if not descendants_left():
             return met
         time.sleep(0.1)
-    for pid in descendants():
+    for pid in descendants_left():
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-    reap_zombies()
+    reap_zombies(met)
     return met

@@ -81,7 +81,7 @@ class OutputTail:
         return self
 
     def copy(self, read_end: int, fd: int) -> None:
-        out, pending = self.originals[fd], b""
+        pending = b""
         while True:
             try:
                 data = os.read(read_end, 65536)
@@ -92,12 +92,12 @@ class OutputTail:
             if SYNC in data:
                 data = data.replace(SYNC, b"")
                 self.synced[fd].set()
-            with contextlib.suppress(OSError):
-                os.write(out, data)
-            *complete, pending = (pending + data).split(b"\n")
-            if len(pending) > 65536:
-                complete, pending = [*complete, pending], b""
-            with self.lock:
+            with self.lock:  # after stop(), fd itself is the original stream again
+                with contextlib.suppress(OSError):
+                    os.write(self.originals.get(fd, fd), data)
+                *complete, pending = (pending + data).split(b"\n")
+                if len(pending) > 65536:
+                    complete, pending = [*complete, pending], b""
                 self.lines.extend(line.decode("utf-8", "replace") for line in complete)
 
     def text(self) -> str:
@@ -106,6 +106,8 @@ class OutputTail:
 
     def stop(self, wait: float = 2.0) -> str:
         """Everything written so far has passed through; fds 1 and 2 are the originals again."""
+        if not self.originals:  # stopped already
+            return self.text()
         for fd in (1, 2):
             try:
                 os.write(fd, SYNC)
@@ -113,6 +115,9 @@ class OutputTail:
                 continue
         for event in self.synced.values():
             event.wait(wait)
-        for fd, original in self.originals.items():
-            os.dup2(original, fd)
+        with self.lock:
+            for fd, original in self.originals.items():
+                os.dup2(original, fd)
+                os.close(original)  # a reader behind it (the log watcher) sees end of file
+            self.originals.clear()
         return self.text()

@@ -102,8 +102,9 @@ def run_vllm() -> tuple[int, str | None]:
 def main() -> None:
     signal.signal(signal.SIGTERM, stop_during_start)  # before the slow imports of vLLM
     faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1`: where it hangs
-    from entrypoint.serve import group, start_failures
+    from entrypoint.serve import group, log_watch, start_failures
 
+    watcher = log_watch.begin()  # before vLLM is imported: its processes inherit the pipes
     group.become_subreaper()
     remember_stop_requests()
     tail = start_failures.OutputTail().start()
@@ -112,12 +113,13 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stdout.flush()
     sys.stderr.flush()
-    group.end_descendants()
+    group.end_descendants(spare={watcher})  # the log watcher ends at end of file, below
     output = tail.stop()
     if sentence == FAILED:
         sentence = start_failures.explain(output)
     if sentence:
         print(f"run: {sentence}", file=sys.stderr, flush=True)
+    log_watch.end(watcher)
     sys.exit(status)
 
 

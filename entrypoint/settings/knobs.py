@@ -207,6 +207,11 @@ class Settings(BaseSettings):
         env="DISTRIBUTED_BACKEND", flags=("--distributed-executor-backend",),
         help="How vLLM spans GPUs and nodes; multi-node: ray (default) or mp (vLLM's own).",
     )
+    ui: Bool | None = knob(
+        env="UI", flags=("--ui",), default=True, vllm=False,
+        help="Serve a page at / (the plan, live figures from /metrics, a chat box); false turns"
+             " it off.",
+    )
     multinode_timeout: float | None = knob(
         env="MULTINODE_TIMEOUT", default=600, gt=0, vllm=False,
         help="Seconds the nodes of a multi-node group wait for each other before giving up.",
