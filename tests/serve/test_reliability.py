@@ -160,3 +160,9 @@ def test_middleware_without_digests_refuses_to_start(monkeypatch):
     monkeypatch.delenv(DIGESTS_ENV, raising=False)
     with pytest.raises(RuntimeError):
         ApiKeyMiddleware(_ok)
+
+
+def test_model_of_an_unknown_users_home_is_one_sentence(tmp_path):
+    """Found by the long fuzz run (issue 20): MODEL='~0' raised RuntimeError (expanduser)."""
+    with pytest.raises(UserError):
+        plan_for([], {"MODEL": "~0"}, "~0")
