@@ -41,7 +41,8 @@ def valid_tp(dims: Shape, tp: int) -> bool:
 
 
 def valid_sizes(dims: Shape, up_to: int) -> list[int]:
-    return [tp for tp in range(1, up_to + 1) if valid_tp(dims, tp)]
+    # no size above the head count splits the heads (TP=10**20 once looped here for hours)
+    return [tp for tp in range(1, min(up_to, dims.heads or MAX_TP) + 1) if valid_tp(dims, tp)]
 
 
 def _passed_int(ctx: Context, *options: str) -> int | None:

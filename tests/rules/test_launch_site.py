@@ -165,3 +165,13 @@ def test_dry_run_process_refuses_missing_weights_writing_nothing(tmp_path):
     assert result.returncode == 2 and "holds no weight files" in result.stderr
     assert result.stderr.count("\n") == 1 and not run_dir.exists()
     assert run_cli("--dry-run", str(model), "--load-format", "dummy").returncode == 0
+
+
+def test_huge_tp_is_refused_at_once():
+    """Found by the long fuzz run: TP=10**20 made `valid_sizes` count to 10**20 (a hang)."""
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(UserError, match="cannot split the model's 32 attention heads"):
+        derived(env={"TP": "1" + "0" * 20})
+    assert time.monotonic() - started < 5
