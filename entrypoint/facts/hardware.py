@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -123,6 +122,7 @@ def read_nvml(nvml: NvmlLike) -> list[Gpu] | None:
             nvml.nvmlShutdown()
 
 
+NVML_LIBRARY = "libnvidia-ml.so.1"  # the name pynvml loads on Linux
 SMI_QUERY = ["--query-gpu=index,uuid,name,compute_cap,memory.total",
              "--format=csv,noheader,nounits"]
 
@@ -146,6 +146,9 @@ def parse_nvidia_smi(text: str) -> list[Gpu]:
 
 
 def run_nvidia_smi() -> str | None:
+    import shutil  # the fallback when NVML is missing: kept off the usual start
+    import subprocess
+
     binary = shutil.which("nvidia-smi")
     if binary is None:
         return None
@@ -202,6 +205,13 @@ def visible(gpus: list[Gpu], environ: Mapping[str, str]) -> tuple[list[Gpu], str
 
 
 def _load_pynvml() -> NvmlLike | None:
+    if sys.platform == "linux":
+        import ctypes
+
+        try:  # pynvml's own first step: without a driver, pynvml's slow import is skipped
+            ctypes.CDLL(NVML_LIBRARY)
+        except OSError:
+            return None
     try:
         import pynvml
     except ImportError:

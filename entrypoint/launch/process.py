@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import sys
 
 from entrypoint.plan.plan import Plan
@@ -21,6 +20,8 @@ def launcher() -> list[str]:
 
 def raise_open_files_limit() -> None:
     """vLLM warns (and can fail under load) when the soft limit is below the hard one."""
+    import resource  # a launch effect: kept off --dry-run
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
