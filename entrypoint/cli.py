@@ -12,10 +12,10 @@ from entrypoint.errors import EXIT_BAD_INPUT, UserError
 from entrypoint.facts import cluster, hardware, hub, model_location
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
-from entrypoint.plan.build import build
 from entrypoint.plan.plan import Plan
 from entrypoint.rules.context import Context, Inputs
 from entrypoint.rules.table import derive
+from entrypoint.rules.to_plan import build
 from entrypoint.settings import old_flags, triton_file, vllm_options
 from entrypoint.settings.argv import ParsedArgv, parse_argv, suggest
 from entrypoint.settings.given import (

@@ -18,7 +18,7 @@ ALLOWED = {
     "catalogs": {"errors", "facts"},
     "facts": {"errors"},
     "serve": set(),
-    "plan": {"errors", "settings", "facts", "rules"},
+    "plan": {"errors", "settings", "facts"},
     "rules": {"errors", "settings", "facts", "catalogs", "plan", "serve"},
     "launch": {"errors", "plan", "facts"},
     "devtools": {"errors", "settings", "catalogs", "facts", "rules"},

@@ -7,9 +7,13 @@ A family is found, first match wins, from these sources in turn:
 2. MODEL_ID (the Hugging Face name), matched case-insensitively against each family's
    `model_id` rule: `all` terms must occur, at least one of `any`, none of `none`.
 3. `ti_model_config.json` in the model dir: its `conv_template_name`, then its `model_id`.
-4. The model dir itself: `_name_or_path` (config.json, tokenizer_config.json) as a name, then
-   each family's `identify` facts (architectures, model_type, config values, eos ids, chat
-   template text, special tokens).
+4. The model dir itself, strongest evidence first: a family whose `identify` facts hold and
+   name the model's `model_type`; then one whose facts name its architecture; then
+   `_name_or_path` (config.json, tokenizer_config.json) matched as a name; then families
+   identified by other facts alone (config values, eos ids, chat template text, special
+   tokens). Within each tier the catalog order decides. `identify` is one set of facts or a
+   list of alternatives; every fact of a set must hold, so a model that only resembles a
+   family (the architecture without its model_type or vocabulary) is not announced as it.
 
 `apply_family` (a derive rule) turns the match into vLLM flags; what the user passes wins.
 """
@@ -42,7 +46,7 @@ class Family:
     reasoning_parser: str | None = None
     args: dict[str, Any] = field(default_factory=dict)
     stop_token_ids: tuple[int, ...] = ()
-    identify: dict[str, Any] = field(default_factory=dict)
+    identify: tuple[dict[str, Any], ...] = ()  # alternatives; each a set of facts
 
     @property
     def name(self) -> str:
@@ -71,8 +75,14 @@ def _family(entry: dict[str, Any]) -> Family:
         auto_tool_choice=entry.get("auto_tool_choice", False),
         reasoning_parser=entry.get("reasoning_parser"), args=dict(entry.get("args", {})),
         stop_token_ids=tuple(entry.get("stop_token_ids", ())),
-        identify=dict(entry.get("identify", {})),
+        identify=_alternatives(entry.get("identify")),
     )
+
+
+def _alternatives(identify: Any) -> tuple[dict[str, Any], ...]:
+    if isinstance(identify, dict):
+        return (identify,) if identify else ()
+    return tuple(facts for facts in identify or () if isinstance(facts, dict) and facts)
 
 
 @functools.cache
@@ -225,18 +235,31 @@ def _names_in_model_dir(model: ModelFacts) -> list[tuple[str, str]]:
     return found
 
 
+def _tier(facts: dict[str, Any]) -> int:
+    """How strong a set of facts is: model_type (0), architecture (1), other facts (3); a name
+    match is tier 2."""
+    if "model_types" in facts:
+        return 0
+    return 1 if "architectures" in facts else 3
+
+
 def identify(model: ModelFacts) -> Match | None:
+    found: list[tuple[int, int, Match]] = []
+    for order, family in enumerate(catalog()):
+        for facts in family.identify:
+            reason = explain_identity(facts, model)
+            if reason:
+                match = Match(family, "model", f"model dir shows {reason}", by_name=False)
+                found.append((_tier(facts), order, match))
+                break
     for label, name in _names_in_model_dir(model):
         hit = by_model_id(name)
         if hit:
             family, reason = hit
-            return Match(family, "model", f"{label} {name} {reason}", by_name=False)
-    for family in catalog():
-        if family.identify:
-            reason = explain_identity(family.identify, model)
-            if reason:
-                return Match(family, "model", f"model dir shows {reason}", by_name=False)
-    return None
+            found.append((2, 0, Match(family, "model", f"{label} {name} {reason}",
+                                      by_name=False)))
+            break
+    return min(found, key=lambda item: item[:2])[2] if found else None
 
 
 # --- all sources, in order ---------------------------------------------------------------------

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from entrypoint.errors import UserError
+from entrypoint.facts.quantized import HF_QUANT_CONFIG, Declared, declared
 from entrypoint.facts.weights import checkpoint_bytes
 
-OPTIONAL_FILES = ("tokenizer_config.json", "generation_config.json", "ti_model_config.json")
+OPTIONAL_FILES = ("tokenizer_config.json", "generation_config.json", "ti_model_config.json",
+                  HF_QUANT_CONFIG)
 OPTIONAL_TEXT_FILES = ("chat_template.jinja",)  # transformers >= 4.47 saves the template here
-# Where configs put the trained context length, most specific first.
-CONTEXT_KEYS = ("max_position_embeddings", "max_sequence_length", "seq_length", "n_positions",
-                "model_max_length")
 
 
 def read_json(path: Path, required: bool = False) -> dict[str, Any] | None:
@@ -95,17 +94,14 @@ class ModelFacts:
         return value if isinstance(value, str) else None
 
     @property
-    def quantization_config(self) -> dict[str, Any] | None:
-        value = self.config.get("quantization_config")
-        return value if isinstance(value, dict) else None
+    def quantization(self) -> Declared | None:
+        """The checkpoint's own quantization, from every file vLLM reads it from."""
+        return declared(self.config, self.files)
 
-    def context_length(self) -> tuple[int, str] | None:
-        """The trained context and the config key it came from."""
-        for key in CONTEXT_KEYS:
-            value = self.positive_int(key)
-            if value is not None and value < 10**8:  # tokenizers use 1e30 for "unlimited"
-                return value, key
-        return None
+    @property
+    def quantization_config(self) -> dict[str, Any] | None:
+        found = self.quantization
+        return found.config if found else None
 
 
 def read_model_dir(path: Path) -> ModelFacts:

@@ -64,22 +64,23 @@ def pin_visible_gpus(ctx: Context) -> None:
 
 
 def check_prequantized(ctx: Context) -> None:
-    """A quantized checkpoint plus an online QUANTIZATION: vLLM refuses the mismatch."""
-    config = ctx.model.quantization_config
-    if not config:
+    """A quantized checkpoint plus an online QUANTIZATION: vLLM refuses the mismatch, or (for a
+    method of the checkpoint's family) loads the checkpoint's own method instead."""
+    found = ctx.model.quantization
+    if not found:
         return
-    method = str(config.get("quant_method") or "unknown").lower()
-    ctx.facts["checkpoint quantization"] = method
+    method = found.method
+    ctx.facts["checkpoint quantization"] = f"{method} ({found.source})"
     chosen = ctx.value("quantization")
     if chosen is None:
         return
     needs = quant_needs().get(chosen)
     where = ctx.label("quantization")
     if needs and method in needs.family:
-        if chosen == method:  # vLLM reads it from config.json and picks the fastest kernel
+        if chosen == method or needs.online:  # vLLM loads the checkpoint's own method
             ctx.decide("quantization", None, "model",
-                       f"the checkpoint is already {method}-quantized; vLLM reads its "
-                       f"quantization_config")
+                       f"the checkpoint is already {method}-quantized; vLLM reads it from "
+                       f"{found.source}")
         ctx.facts["gate: quantization vs checkpoint"] = f"pass: {chosen} loads {method}"
         return
     given = ctx.given.get("quantization")
@@ -88,23 +89,23 @@ def check_prequantized(ctx: Context) -> None:
                    f"{where}={chosen} dropped: the checkpoint is already {method}-quantized")
         ctx.warnings.append(
             f"{where}={chosen} ignored: the checkpoint is already quantized ({method}, "
-            f"quantization_config in config.json) and vLLM refuses a second method; unset "
-            f"{where} for this model.")
+            f"declared in {found.source}) and vLLM refuses a second method; unset {where} for "
+            f"this model.")
         ctx.facts["gate: quantization vs checkpoint"] = f"dropped {chosen}: checkpoint is {method}"
         return
     raise UserError(
         f"{where}={chosen} cannot be applied: the checkpoint is already quantized ({method}, "
-        f"quantization_config in config.json) and vLLM refuses a second method; remove {where}.")
+        f"declared in {found.source}) and vLLM refuses a second method; remove {where}.")
 
 
 def check_quantization_capability(ctx: Context) -> None:
     gate = "gate: quantization"
     method = ctx.value("quantization")
     asked = f"{ctx.label('quantization')}={method}"
-    checkpoint = ctx.model.quantization_config
+    checkpoint = ctx.model.quantization
     if method is None and checkpoint:
-        method = str(checkpoint.get("quant_method") or "").lower()
-        asked = f"The checkpoint's {method} quantization"
+        method = checkpoint.method
+        asked = f"The checkpoint's {method} quantization (declared in {checkpoint.source})"
     if not method:
         ctx.facts[gate] = "pass: no quantization"
         return

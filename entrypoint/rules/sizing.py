@@ -2,7 +2,7 @@
 
 The memory model (docs/sizing.md explains it with examples):
   weights   = parameters x bytes per parameter (after quantization; embeddings stay 16-bit)
-  KV/token  = layers x 2 (K and V) x KV heads x head dim x KV bytes
+  KV/token  = attending layers x 2 (K and V) x KV heads x head dim x KV bytes
   per GPU   = weights / (TP x PP) + KV/token per GPU x max_model_len + runtime reserve
   must fit  : per GPU <= GPU memory x gpu_memory_utilization
 """
@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from entrypoint.errors import UserError
-from entrypoint.facts import model_shape
+from entrypoint.facts import model_params, model_shape
 from entrypoint.facts.model_dir import ModelFacts
 from entrypoint.facts.model_shape import Shape
 from entrypoint.rules.context import Context
@@ -218,12 +218,38 @@ class Estimate:
         return None
 
 
-def _quantized_checkpoint_bits(model: ModelFacts) -> float:
-    config = model.quantization_config or {}
-    bits = config.get("bits") or config.get("w_bit")
-    if isinstance(bits, (int, float)) and bits > 0:
-        return float(bits)
-    return 8.0 if "fp8" in str(config.get("quant_method", "")) else 4.0
+def _weights(model: ModelFacts, quantization: str | None,
+             runtime_bytes: int) -> tuple[float, str] | None:
+    """Bytes of weights once loaded, and how they were counted."""
+    stored = model.checkpoint_bytes
+    params = model_params.estimate(model)
+    declared = model.quantization
+    if declared:  # already quantized: the files are the weights
+        where = f"{declared.method}, read from {declared.source}"
+        if stored:
+            counted = f", ~{params.total / 1e9:.2f}B parameters" if params else ""
+            return stored, f"checkpoint files ({where}{counted})"
+        if params is None:
+            return None
+        quantized = params.experts if declared.experts_only else params.dense + params.experts
+        weights = quantized * declared.bits / 8 + (params.total - quantized) * 2
+        return weights, (f"~{params.total / 1e9:.2f}B parameters from config.json, "
+                         f"{declared.bits:g} bits per quantized weight ({where})")
+    kept = (params.embeddings + params.vision) if params else model_params.embedding_params(model)
+    if stored:
+        total = stored / model_shape.checkpoint_dtype_bytes(model)
+        how = f"{total / 1e9:.2f}B parameters (checkpoint files)"
+    elif params:
+        total = params.total
+        how = f"~{total / 1e9:.2f}B parameters (estimated from config.json: {params.rule})"
+    else:
+        return None
+    needs = quant_needs().get(quantization or "")
+    if needs and needs.online and needs.bytes_per_param:
+        quantized = max(0.0, total - kept)
+        how += f", {needs.bytes_per_param:g} bytes per parameter with {quantization}"
+        return quantized * needs.bytes_per_param + (total - quantized) * runtime_bytes, how
+    return total * runtime_bytes, how + f", {runtime_bytes} bytes per parameter"
 
 
 def estimate(model: ModelFacts, quantization: str | None, runtime_dtype: str | None,
@@ -232,37 +258,12 @@ def estimate(model: ModelFacts, quantization: str | None, runtime_dtype: str | N
     if not dims.complete:
         return None
     runtime_bytes = 4 if runtime_dtype in ("float32", "float") else 2
-    stored = model.checkpoint_bytes
-    embeddings = model_shape.embedding_params(model)
-    if model.quantization_config:
-        if stored:
-            weights, how = stored, "checkpoint files (already quantized)"
-        else:
-            params = model_shape.estimated_params(model)
-            if params is None:
-                return None
-            bits = _quantized_checkpoint_bits(model)
-            weights = (params - embeddings) * bits / 8 * 1.06 + embeddings * 2
-            how = f"~{params / 1e9:.1f}B parameters from config.json at {bits:g} bits"
-    else:
-        if stored:
-            params = stored / model_shape.checkpoint_dtype_bytes(model)
-            how = f"{params / 1e9:.2f}B parameters (checkpoint files)"
-        else:
-            params = model_shape.estimated_params(model)
-            if params is None:
-                return None
-            how = f"~{params / 1e9:.2f}B parameters (estimated from config.json)"
-        needs = quant_needs().get(quantization or "")
-        if needs and needs.online and needs.bytes_per_param:
-            quantized = max(0.0, params - embeddings)
-            weights = quantized * needs.bytes_per_param + (params - quantized) * runtime_bytes
-            how += f", {needs.bytes_per_param:g} bytes per parameter with {quantization}"
-        else:
-            weights = params * runtime_bytes
-            how += f", {runtime_bytes} bytes per parameter"
+    found = _weights(model, quantization, runtime_bytes)
+    if found is None:
+        return None
     kv_bytes = 1 if kv_cache_dtype and kv_cache_dtype.startswith("fp8") else runtime_bytes
-    return Estimate(weights_bytes=weights, weights_how=how, dims=dims, kv_element_bytes=kv_bytes)
+    return Estimate(weights_bytes=found[0], weights_how=found[1], dims=dims,
+                    kv_element_bytes=kv_bytes)
 
 
 def gib(value: float) -> str:

@@ -528,7 +528,12 @@ IDENTIFIED = [
     ("internlm3", INTERNLM3_CONFIG, {}, "internlm2"),
     ("llama-4", LLAMA4_CONFIG, {}, "llama-4"),
     ("gpt-oss", GPT_OSS_CONFIG, {}, "gpt-oss"),
+    # model_type before architecture: DeepSeek-V3's architecture, Kimi's model_type
+    ("kimi-k2", {**DEEPSEEK_V3_CONFIG, "model_type": "kimi_k2", "vocab_size": 163840}, {},
+     "kimi-k2"),
     # not identified
+    ("chatglm2-6b", {**CHATGLM_CONFIG, "num_layers": 28, "padded_vocab_size": 65024,
+                     "seq_length": 32768}, {}, None),  # ChatGLMModel, but not GLM-4's vocabulary
     ("llama-3-base", LLAMA3_CONFIG, {}, None),
     ("llama-3.1-base", {**LLAMA31_CONFIG, "eos_token_id": 128001}, {}, None),
     ("mistral-base", MISTRAL_CONFIG, {}, None),

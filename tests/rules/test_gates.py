@@ -133,27 +133,28 @@ def test_online_quantization_from_env_is_dropped(dirs):
     assert "--quantization" not in made.argv
     assert any("QUANTIZATION=fp8 ignored: the checkpoint is already quantized (gptq" in w
                for w in made.warnings)
-    assert made.facts["checkpoint quantization"] == "gptq"
+    assert made.facts["checkpoint quantization"] == "gptq (config.json)"
 
 
 def test_online_quantization_from_cli_exits(dirs):
     text = refusal(dirs["Llama-2-7B-Chat-AWQ"], "1xA10", ["--quantization", "fp8"])
     assert text == ("--quantization=fp8 cannot be applied: the checkpoint is already quantized "
-                    "(awq, quantization_config in config.json) and vLLM refuses a second method; "
+                    "(awq, declared in config.json) and vLLM refuses a second method; "
                     "remove --quantization.")
 
 
 def test_matching_method_is_left_to_vllm(dirs):
     made = plan(dirs["Qwen2.5-7B-Instruct-GPTQ-Int4"], "1xA10", env={"QUANTIZATION": "gptq"})
     assert made.settings["quantization"].value is None
-    assert "vLLM reads its quantization_config" in made.settings["quantization"].reason
+    assert "vLLM reads it from config.json" in made.settings["quantization"].reason
     made = plan(dirs["Qwen2.5-7B-Instruct-GPTQ-Int4"], "1xA10", ["-q", "gptq_marlin"])
     assert made.argv[made.argv.index("--quantization") + 1] == "gptq_marlin"
 
 
 def test_prequantized_checkpoint_alone_is_gated(dirs):
     text = refusal(dirs["Llama-2-7B-Chat-AWQ"], "1xV100", env={"RUN_IMAGE_VARIANT": "v100"})
-    assert text == ("The checkpoint's awq quantization needs compute capability 7.5 or newer, but "
-                    "V100-32GB has 7.0; deploy an unquantized checkpoint or a newer GPU.")
+    assert text == ("The checkpoint's awq quantization (declared in config.json) needs compute "
+                    "capability 7.5 or newer, but V100-32GB has 7.0; deploy an unquantized "
+                    "checkpoint or a newer GPU.")
     assert plan(dirs["Llama-2-7B-Chat-AWQ"], "1xT4").facts["gate: quantization"] == (
         "pass: awq on compute capability 7.5")

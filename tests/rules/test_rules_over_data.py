@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from entrypoint.errors import UserError
-from entrypoint.plan.build import build
+from entrypoint.rules.to_plan import build
 from entrypoint.settings import vllm_options
 from tests.rules.builder import LLAMA_8B, derived
 

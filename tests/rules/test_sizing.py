@@ -8,17 +8,19 @@ from entrypoint.catalogs.gpus import assumed
 from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
 from entrypoint.facts.model_dir import read_model_dir
-from entrypoint.facts.model_shape import context_length, estimated_params, shape
+from entrypoint.facts.model_params import estimated_params
+from entrypoint.facts.model_shape import context_length, shape
 from entrypoint.facts.weights import checkpoint_bytes
 from entrypoint.rules.sizing import GIB, RUNTIME_RESERVE, estimate, valid_tp
 from tests.conftest import write_model_dir
-from tests.model_configs import GPU_SETS, MODELS
+from tests.model_configs import FILES, GPU_SETS, MODELS
 
 
 @pytest.fixture(scope="module")
 def model_dirs(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
-    return {name: write_model_dir(root / name, config) for name, config in MODELS.items()}
+    return {name: write_model_dir(root / name, config, **FILES.get(name, {}))
+            for name, config in MODELS.items()}
 
 
 def plan(model_dir, gpus, argv=(), env=None):
@@ -33,8 +35,9 @@ def values(made, *names):
 
 # Per model, the verdict on each GPU set of GPU_SETS, in order: "tpN/context" when it launches,
 # "mem" when the preflight refuses (weights beyond the GPUs), "v100" when the default image refuses
-# the V100. Worked out by hand from the shapes: e.g. a 7B in bfloat16 is ~14 GiB, above a T4's
-# 15 GiB x 0.9; 28 attention heads with 4 KV heads split over at most 4 of 8 GPUs.
+# the V100, "cap" when the checkpoint's quantization needs a newer GPU. Worked out by hand from the
+# shapes: e.g. a 7B in bfloat16 is ~14 GiB, above a T4's 15 GiB x 0.9; 28 attention heads with 4
+# KV heads split over at most 4 of 8 GPUs.
 EXPECTED = {
     "Qwen1.5-7B-Chat": "tp1/8192 mem v100 tp1/8192 tp2/8192 tp1/8192 tp8/8192 tp1/8192 tp8/8192",
     "Qwen2-7B-Instruct": "tp1/8192 mem v100 tp1/8192 tp2/8192 tp1/8192 tp4/8192 tp1/8192 tp4/8192",
@@ -53,8 +56,8 @@ EXPECTED = {
                              "tp8/8192",
     "Llama-3.2-3B-Instruct": "tp1/8192 tp1/8192 v100 tp1/8192 tp2/8192 tp1/8192 tp8/8192 tp1/8192 "
                              "tp8/8192",
-    # the 40-layer text model alone (~9.8B) leaves an A10 KV room for 6656 tokens
-    "Llama-3.2-11B-Vision-Instruct": "tp1/8192 mem v100 tp1/6656 tp2/8192 tp1/8192 tp8/8192 "
+    # the text model (~9.8B) and the vision tower (~0.8B) leave one A10 no KV room
+    "Llama-3.2-11B-Vision-Instruct": "tp1/8192 mem v100 mem tp2/8192 tp1/8192 tp8/8192 "
                                      "tp1/8192 tp8/8192",
     "Mistral-7B-Instruct-v0.3": "tp1/8192 mem v100 tp1/8192 tp2/8192 tp1/8192 tp8/8192 tp1/8192 "
                                 "tp8/8192",
@@ -69,6 +72,17 @@ EXPECTED = {
                                      "tp1/8192 tp4/8192",
     "Llama-2-7B-Chat-AWQ": "tp1/4096 tp1/4096 v100 tp1/4096 tp2/4096 tp1/4096 tp8/4096 tp1/4096 "
                            "tp8/4096",
+    # 49.9B in bfloat16 (92.9 GiB): 8 GPUs of 45 or 80 GiB
+    "Llama-3_3-Nemotron-Super-49B-v1": "tp1/8192 mem v100 mem mem mem tp8/8192 mem tp8/8192",
+    # 1026B, FP8 (958 GiB): beyond every set here
+    "Kimi-K2-Instruct": "tp1/8192 mem v100 mem mem mem mem mem mem",
+    # 6.2B in float16 (11.6 GiB) fits a T4; 2 KV groups are replicated over 8 GPUs
+    "chatglm2-6b": "tp1/8192 tp1/8192 v100 tp1/8192 tp2/8192 tp1/8192 tp8/8192 tp1/8192 tp8/8192",
+    # 27.4B with the vision tower (51 GiB)
+    "medgemma-27b-it": "tp1/8192 mem v100 mem mem mem tp8/8192 tp1/8192 tp8/8192",
+    # ModelOpt FP8 (67.7 GiB) needs compute capability 8.0, fits one A100-80GB
+    "Llama-3.1-70B-Instruct-FP8": "tp1/8192 cap v100 mem mem mem tp8/8192 tp1/8192 tp8/8192",
+    "Qwen-7B-Chat": "tp1/8192 mem v100 tp1/8192 tp2/8192 tp1/8192 tp8/8192 tp1/8192 tp8/8192",
 }
 
 
@@ -80,6 +94,8 @@ def verdict(model_dir, gpus):
         assert "\n" not in text
         if "Dockerfile.v100" in text:
             return "v100", None
+        if "needs compute capability" in text:
+            return "cap", None
         assert text.startswith("The model does not fit") and "ways out:" in text, text
         return "mem", None
     tp, context = values(made, "tensor_parallel_size", "max_model_len")

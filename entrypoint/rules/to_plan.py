@@ -1,6 +1,7 @@
-"""From what the rules decided to the plan: the vLLM argv, its environment, and the secrets to mask.
+"""From what the rules decided to the plan: the vLLM argv, its environment, the secrets to mask.
 
-The only module of `plan/` that knows the rules' `Context`; launch reads the `Plan` alone.
+The last step of deriving: `plan/` holds only the value, so launch reads a `Plan` and never
+reaches the rules.
 """
 
 from __future__ import annotations
