@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from entrypoint.rules.gates import IMAGE_VARIANT_ENV
+from entrypoint.rules.sizing import LONG_CONTEXT_ENV
+from entrypoint.settings.knobs import ENV_NAMES
+
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
 RUN = [sys.executable, "-m", "entrypoint"]
@@ -48,16 +52,10 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 60):
                           timeout=timeout, cwd=REPO)
 
 
-ENV_KNOBS = {"MODEL", "QUANTIZATION", "MAX_MODEL_LEN", "DTYPE", "ENABLE_PREFIX_CACHING", "TP",
-             "TRUST_REMOTE_CODE", "GPU_MEMORY_UTILIZATION", "ENFORCE_EAGER", "USE_LOOKAHEAD",
-             "NUM_SPECULATIVE_TOKENS", "MODEL_ID", "CONV_TEMPLATE", "DISABLE_MEM_CACHE",
-             "ASSUME_GPUS", "RUN_IMAGE_VARIANT", "VLLM_ALLOW_LONG_MAX_MODEL_LEN",
-             "API_KEYS", "SPECULATIVE_MODEL", "PROMPT_LOOKUP_MAX", "PROMPT_LOOKUP_MIN",
-             "LEGACY_CLIENTS", "TRITON_MODEL_JSON", "SHUTDOWN_TIMEOUT", "API_KEY", "RUN_DIR",
-             "PP", "DISTRIBUTED_BACKEND", "MULTINODE_TIMEOUT"}
-# model sources (issue 7): a test's hub, cache and offline mode are the ones it sets
-ENV_KNOBS |= {"MODEL_HUB", "BASE_MODEL", "MERGE_LORA", "CACHE_DIR", "HF_HUB_OFFLINE",
-              "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_TOKEN", "VLLM_CACHE_ROOT"}
+# Every variable `run` reads, so a test sees only the environment it sets: each knob's own
+# (settings/knobs.py), the image's variant, vLLM's switches run honours, and the hub's.
+ENV_KNOBS = set(ENV_NAMES) | {IMAGE_VARIANT_ENV, LONG_CONTEXT_ENV, "VLLM_CACHE_ROOT"}
+ENV_KNOBS |= {"HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_TOKEN"}
 
 
 @pytest.fixture(scope="session")
