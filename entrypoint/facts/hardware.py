@@ -147,11 +147,12 @@ def parse_nvidia_smi(text: str) -> list[Gpu]:
 
 def run_nvidia_smi() -> str | None:
     import shutil  # the fallback when NVML is missing: kept off the usual start
-    import subprocess
 
     binary = shutil.which("nvidia-smi")
     if binary is None:
         return None
+    import subprocess
+
     try:
         done = subprocess.run([binary, *SMI_QUERY], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
