@@ -1,7 +1,7 @@
 """Startup figures: `run --dry-run` wall time, time to /health for `run` against the same vLLM
 command started directly, and a cold against a warm restart (vLLM's compile cache).
 
-Usage: python -m benchmarks.startup MODEL_DIR [--out DIR] [--suite cpu|gpu]
+Usage: bench MODEL_DIR --only startup [--out DIR] [--suite cpu|gpu]
        bench MODEL_DIR --only dry-run      the dry-run figure alone (no server started)
 """
 
@@ -98,9 +98,3 @@ def measure(model: str, spec: dict, out: Path) -> dict:
           f"warm {figures['restart']['warm_s']:.1f}s", file=sys.stderr)
     figures["cpu_count"] = os.cpu_count()
     return figures
-
-
-if __name__ == "__main__":
-    from .cli import main
-
-    sys.exit(main(["--only", "startup", *sys.argv[1:]]))
