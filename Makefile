@@ -3,17 +3,19 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip install -q -c image/constraints.txt
+PIP := $(PY) -m pip install -c image/constraints.txt
 STAMP := $(VENV)/.installed
 DEMO_MODEL := data/model
 MODEL ?= $(if $(wildcard /data/model/config.json),/data/model,$(DEMO_MODEL))
 
-.PHONY: install run dry-run demo-model test test-unit test-e2e lint docs bench clean \
-	image image-cpu image-v100 check-image-resolve
+.PHONY: install browser run dry-run demo-model test test-unit test-e2e test-image lint docs bench \
+	clean screenshot image image-cpu image-v100 check-image-resolve image-here image-here-record
 
 # scripts/install.sh is the same install the images run (image/Dockerfile*), variant cpu here.
 $(STAMP): pyproject.toml image/constraints.txt scripts/install.sh
+	@echo "==> make install: a virtual environment in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
+	@echo "==> make install: upgrading pip"
 	$(PIP) --upgrade pip
 	PYTHON=$(PY) scripts/install.sh cpu engine
 	PYTHON=$(PY) scripts/install.sh cpu project -e ".[test,gpu,bench]"
@@ -32,17 +34,35 @@ run: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)
 dry-run: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)
 	MODEL=$(MODEL) $(VENV)/bin/run --dry-run $(ARGS)
 
+# Debian's chromium for the page's browser tests (tests/e2e/test_page.py); Playwright drives it
+# (its own browser download cannot be reached). Installed as root where apt-get exists.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@[ -x $(CHROMIUM) ] || { [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null \
+	  && apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; } \
+	  || echo "make browser: no $(CHROMIUM) (install Debian's chromium as root); page tests skip"
+
+# docs/img/page.png, the README's picture of the page at /.
+screenshot: install browser demo-model
+	PAGE_SCREENSHOT=docs/img/page.png $(PY) -m pytest -q tests/e2e/test_page.py -k screenshot
+
 lint: install
 	$(VENV)/bin/ruff check .
 
-test: install lint
+test: install browser lint
 	$(PY) -m pytest -q -ra
 
 test-unit: install
 	$(PY) -m pytest -q -m "not e2e"
 
-test-e2e: install
+test-e2e: install browser
 	$(PY) -m pytest -q -m e2e
+
+# The CPU image built with podman (no daemon) on a Debian base made here, then started as a
+# container would start it (tests/image/); `make test` runs it too. Root; installs podman,
+# buildah and mmdebstrap with apt-get when missing.
+test-image: install
+	$(PY) -m pytest -q -ra tests/image
 
 docs: install
 	$(PY) -m entrypoint.devtools.docs --write
@@ -68,6 +88,15 @@ image-cpu:
 
 image-v100:
 	$(DOCKER) build -f image/Dockerfile.v100 -t $(IMAGE):v100 .
+
+# Any variant built here without Docker (podman, vfs, chroot; base from mmdebstrap), and a record
+# of what is inside (size, versions, `run --dry-run` against the image's own vLLM): VARIANT=cuda.
+VARIANT ?= cpu
+image-here:
+	scripts/image_build.sh $(VARIANT) localhost/$(IMAGE):$(VARIANT)
+
+image-here-record: image-here
+	scripts/image_record.sh localhost/$(IMAGE):$(VARIANT)
 
 # Resolve the GPU images' pins against the package index without installing (network, minutes).
 check-image-resolve: install

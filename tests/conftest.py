@@ -44,6 +44,16 @@ def llama_dir(tmp_path: Path) -> Path:
     return write_model_dir(tmp_path / "llama", LLAMA_8B)
 
 
+@pytest.fixture
+def without_architecture_gate(monkeypatch):
+    """Plans past the architecture gate, for tests of other rules over real-shaped configs of
+    architectures the engine cannot load (Baichuan2, Llama-3.2 Vision); in-process plans only."""
+    from entrypoint.rules import architecture, table
+
+    monkeypatch.setattr(table, "RULES",
+                        tuple(r for r in table.RULES if r is not architecture.check_loadable))
+
+
 def run_cli(*args: str, env: dict | None = None, timeout: float = 60):
     """`run` as a user starts it: a fresh process, only the given environment on top of ours."""
     full_env = {k: v for k, v in os.environ.items() if k not in ENV_KNOBS}

@@ -100,6 +100,17 @@ def by_name(name: str) -> Family | None:
     return next((f for f in catalog() if wanted in (n.lower() for n in f.conv_templates)), None)
 
 
+def by_architecture(architecture: str) -> Family | None:
+    """The first family whose identifying facts name this config.json architecture."""
+    return next((f for f in catalog() if architecture in architectures_of(f)), None)
+
+
+def architectures_of(family: Family) -> tuple[str, ...]:
+    """Every config.json architecture the family's `identify` alternatives name."""
+    found = (name for facts in family.identify for name in facts.get("architectures", ()))
+    return tuple(dict.fromkeys(found))
+
+
 def explain_model_id(rule: dict[str, tuple[str, ...]], model_id: str) -> str | None:
     """Why `model_id` satisfies the rule ("contains qwen2.5 and instruct"), or None."""
     text = model_id.lower()

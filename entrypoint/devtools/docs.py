@@ -54,12 +54,44 @@ def _model_id_rule(rule: dict) -> str:
     return "contains " + " and ".join(p for p in parts if p) if rule else "-"
 
 
+def loads_on_image(architectures: tuple[str, ...]) -> str:
+    """The family's identifying architectures against the image's vLLM table (and the older
+    engine's), as the architecture gate will judge them."""
+    from entrypoint.catalogs import architectures as arch
+    from entrypoint.rules.architecture import OLDER_ENGINE_VLLM
+    from entrypoint.settings.vllm_options import REFERENCE_VERSION
+
+    if not architectures:
+        return "checked from config.json"
+    image, older = arch.for_version(REFERENCE_VERSION), arch.for_version(OLDER_ENGINE_VLLM)
+    verdicts = []
+    for name in architectures:
+        status = image.status(name)
+        if status.kind == arch.NATIVE:
+            text = "yes"
+        elif status.kind in (arch.BACKEND, arch.FALLBACK):
+            text = "yes, Transformers backend (slower)"
+        elif status.kind == arch.PREVIOUS:
+            text = f"no: dropped after {status.detail}"
+        else:
+            text = "no: not in vLLM's registry"
+        if status.kind not in (arch.NATIVE, arch.BACKEND, arch.FALLBACK):
+            text += ("; older-engine variant: yes" if older.loads(name)
+                     else "; older-engine variant: no")
+        verdicts.append((name, text))
+    if len({text for _, text in verdicts}) == 1:
+        return verdicts[0][1]
+    return "; ".join(f"`{name}`: {text}" for name, text in verdicts)
+
+
 def families_table() -> str:
-    from entrypoint.catalogs.families import catalog
+    from entrypoint.catalogs.families import architectures_of, catalog
+    from entrypoint.settings.vllm_options import REFERENCE_VERSION
 
     rows = ["| # | family | CONV_TEMPLATE | MODEL_ID rule (any case) | chat template | "
-            "tool parser | reasoning parser | extra args | extra stop token ids |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "tool parser | reasoning parser | extra args | extra stop token ids | "
+            f"loads on this image (vLLM {REFERENCE_VERSION}) |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for number, family in enumerate(catalog(), 1):
         template = f"`{family.template}`" if family.template else "the model's own"
         if family.template:
@@ -73,7 +105,8 @@ def families_table() -> str:
         stops = ", ".join(map(str, family.stop_token_ids)) or "-"
         names = ", ".join(f"`{n}`" for n in family.conv_templates)
         rows.append(f"| {number} | {family.family} | {names} | {_model_id_rule(family.model_id)}"
-                    f" | {template} | {tool} | {reasoning} | {args or '-'} | {stops} |")
+                    f" | {template} | {tool} | {reasoning} | {args or '-'} | {stops} | "
+                    f"{loads_on_image(architectures_of(family))} |")
     return "\n".join(rows)
 
 

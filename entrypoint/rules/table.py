@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from entrypoint.rules import (
     api_keys,
+    architecture,
     chat,
     gates,
     model_location,
     multinode,
     old_clients,
+    page,
     quantization,
     remote_code,
     sizing,
@@ -23,6 +25,7 @@ from entrypoint.rules.context import Context, Rule, from_user_or_default
 from entrypoint.settings.knobs import KNOBS
 
 RULES: tuple[Rule, ...] = (
+    architecture.check_loadable,  # first: nothing else matters for a model that cannot load
     quantization.check_known,
     gates.cpu_kv_cache_space,
     # hardware- and model-aware defaults, capability gates, memory preflight
@@ -51,6 +54,7 @@ RULES: tuple[Rule, ...] = (
     api_keys.require_api_keys,
     remote_code.explain,
     supervision.watch_engine,
+    page.serve_page,  # the page at / (its plan file is filled in once the plan is complete)
     # multi-node roles, backends and networking (after sizing decided tensor_parallel_size)
     *multinode.LATE_RULES,
 )

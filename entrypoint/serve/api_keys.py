@@ -15,6 +15,9 @@ import os
 DIGESTS_ENV = "ENTRYPOINT_API_KEY_SHA256"
 # Probes and scrapers must work without a key (vLLM leaves the same ones open).
 OPEN_PATHS = frozenset({"/health", "/ping", "/metrics", "/version", "/load"})
+# The page's HTML, script and style (entrypoint.serve.page): no data, so the page can load and ask
+# for the key; its data endpoints stay behind the key.
+PAGE_SHELL = frozenset({"/", "/ui/page.js", "/ui/page.css"})
 
 
 class ApiKeyMiddleware:
@@ -32,6 +35,8 @@ class ApiKeyMiddleware:
             return True  # lifespan events, CORS preflight
         path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
         if path.rstrip("/") in OPEN_PATHS:
+            return True
+        if path in PAGE_SHELL and scope.get("method") in ("GET", "HEAD"):
             return True
         header = dict(scope.get("headers") or ()).get(b"authorization", b"")
         scheme, _, token = header.decode("latin-1").partition(" ")

@@ -133,6 +133,9 @@ DECLARED = (
     knob("distributed_backend", Choice(("ray", "mp", "uni", "external_launcher")),
          env="DISTRIBUTED_BACKEND", flags=("--distributed-executor-backend",),
          help="How vLLM spans GPUs and nodes; multi-node: ray (default) or mp (vLLM's own)."),
+    knob("ui", Bool(), env="UI", flags=("--ui",), default=True, vllm=False,
+         help="Serve a page at / (the plan, live figures from /metrics, a chat box); false turns"
+              " it off."),
     knob("multinode_timeout", Float(gt=0), env="MULTINODE_TIMEOUT", default=600, vllm=False,
          help="Seconds the nodes of a multi-node group wait for each other before giving up."),
 )

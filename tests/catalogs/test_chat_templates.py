@@ -16,6 +16,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from entrypoint.catalogs import families
 
 SINGLE = [{"role": "user", "content": "Hello!"}]
+SYSTEM = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}]
 MULTI = [
     {"role": "system", "content": "You are terse."},
     {"role": "user", "content": "Hi"},
@@ -40,7 +41,8 @@ TOOL_TURNS = [
 SPECIAL = {
     "llama-2.jinja": {"bos_token": "<s>", "eos_token": "</s>"},
     "llama-3.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
-    "llama-3.1-json-tools.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
+    "llama-3.1-json-tools.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>",
+                                   "date_string": "26 Jul 2024"},
     "shennong.jinja": {"bos_token": "<s>", "eos_token": "</s>"},
 }
 
@@ -63,58 +65,86 @@ def render(template: str, messages, **extra) -> str:
 L3_SYS = "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n"
 L3_USER = "<|start_header_id|>user<|end_header_id|>\n\n"
 L3_ASSISTANT = "<|start_header_id|>assistant<|end_header_id|>\n\n"
-KNOWLEDGE = "Cutting Knowledge Date: December 2023\n\n"
+# Meta's Llama 3.1 / 3.2 templates (tokenizer_config.json of meta-llama/Llama-3.1-8B-Instruct and
+# Llama-3.2-3B-Instruct): these two lines open every system turn, `Environment: ipython` first
+# when tools are given; the tools and the call instructions go in the first user turn, each tool
+# dumped as given ({"type": "function", "function": {...}}) with indent 4.
+DATES = "Cutting Knowledge Date: December 2023\nToday Date: 26 Jul 2024\n\n"
+L31_TOOLS_USER = (
+    L3_USER + "Given the following functions, please respond with a JSON for a function call "
+    "with its proper arguments that best answers the given prompt.\n\n"
+    'Respond in the format {"name": function name, "parameters": dictionary of argument name '
+    'and its value}.Do not use variables.\n\n'
+    '{\n    "type": "function",\n    "function": {\n        "name": "get_weather",\n'
+    '        "description": "Weather in a city.",\n        "parameters": {\n'
+    '            "type": "object",\n            "properties": {\n'
+    '                "city": {\n                    "type": "string"\n                }\n'
+    '            },\n            "required": [\n                "city"\n            ]\n'
+    '        }\n    }\n}\n\n'
+    "Weather in Paris?<|eot_id|>")
+L31_TOOLS = L3_SYS + "Environment: ipython\n" + DATES + "<|eot_id|>" + L31_TOOLS_USER
 
 GOLDEN = {
     ("generate.jinja", "single"): "Hello!",
+    ("generate.jinja", "system"): "You are terse.Hi",
     ("generate.jinja", "multi"): "You are terse.HiHello.Bye",
+    # Qwen (1.x) Chat: ChatML with Qwen's default system turn (QWen's make_context)
     ("chatml.jinja", "single"):
         "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
         "<|im_start|>user\nHello!<|im_end|>\n<|im_start|>assistant\n",
+    ("chatml.jinja", "system"):
+        "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+        "<|im_start|>assistant\n",
     ("chatml.jinja", "multi"):
         "<|im_start|>system\nYou are terse.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
         "<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n"
         "<|im_start|>assistant\n",
+    # Llama-2 Chat: Meta's [INST] / <<SYS>> format
     ("llama-2.jinja", "single"): "<s>[INST] Hello! [/INST]",
+    ("llama-2.jinja", "system"): "<s>[INST] <<SYS>>\nYou are terse.\n<</SYS>>\n\nHi [/INST]",
     ("llama-2.jinja", "multi"):
         "<s>[INST] <<SYS>>\nYou are terse.\n<</SYS>>\n\nHi [/INST] Hello. </s>"
         "<s>[INST] Bye [/INST]",
+    # Llama-3 Instruct (Meta-Llama-3-8B-Instruct): no date lines before 3.1
     ("llama-3.jinja", "single"):
         "<|begin_of_text|>" + L3_USER + "Hello!<|eot_id|>" + L3_ASSISTANT,
+    ("llama-3.jinja", "system"):
+        L3_SYS + "You are terse.<|eot_id|>" + L3_USER + "Hi<|eot_id|>" + L3_ASSISTANT,
     ("llama-3.jinja", "multi"):
         L3_SYS + "You are terse.<|eot_id|>" + L3_USER + "Hi<|eot_id|>" + L3_ASSISTANT
         + "Hello.<|eot_id|>" + L3_USER + "Bye<|eot_id|>" + L3_ASSISTANT,
     ("llama-3.1-json-tools.jinja", "single"):
-        L3_SYS + KNOWLEDGE + "<|eot_id|>" + L3_USER + "Hello!<|eot_id|>" + L3_ASSISTANT,
+        L3_SYS + DATES + "<|eot_id|>" + L3_USER + "Hello!<|eot_id|>" + L3_ASSISTANT,
+    ("llama-3.1-json-tools.jinja", "system"):
+        L3_SYS + DATES + "You are terse.<|eot_id|>" + L3_USER + "Hi<|eot_id|>" + L3_ASSISTANT,
     ("llama-3.1-json-tools.jinja", "multi"):
-        L3_SYS + KNOWLEDGE + "You are terse.<|eot_id|>" + L3_USER + "Hi<|eot_id|>"
+        L3_SYS + DATES + "You are terse.<|eot_id|>" + L3_USER + "Hi<|eot_id|>"
         + L3_ASSISTANT + "Hello.<|eot_id|>" + L3_USER + "Bye<|eot_id|>" + L3_ASSISTANT,
-    ("llama-3.1-json-tools.jinja", "tools"):
-        L3_SYS + KNOWLEDGE
-        + "You have access to the following functions. To call one, answer with only a JSON "
-          'object of the form {"name": function name, "parameters": dictionary of argument name '
-          "and its value}. Do not use variables.\n\n"
-          '{\n    "name": "get_weather",\n    "description": "Weather in a city.",\n'
-          '    "parameters": {\n        "type": "object",\n        "properties": {\n'
-          '            "city": {\n                "type": "string"\n            }\n'
-          '        },\n        "required": [\n            "city"\n        ]\n    }\n}\n\n'
-          "<|eot_id|>"
-        + L3_USER + "Weather in Paris?<|eot_id|>"
+    ("llama-3.1-json-tools.jinja", "tools"): L31_TOOLS + L3_ASSISTANT,
+    ("llama-3.1-json-tools.jinja", "tool_result"):
+        L31_TOOLS
         + L3_ASSISTANT + '{"name": "get_weather", "parameters": {"city": "Paris"}}<|eot_id|>'
         + "<|start_header_id|>ipython<|end_header_id|>\n\n" + '{"temp": 21}<|eot_id|>'
         + L3_ASSISTANT,
+    # Baichuan2 Chat: build_chat_input of its generation_utils.py (system text first)
     ("baichuan2.jinja", "single"): "<reserved_106>Hello!<reserved_107>",
+    ("baichuan2.jinja", "system"): "You are terse.<reserved_106>Hi<reserved_107>",
     ("baichuan2.jinja", "multi"):
         "You are terse.<reserved_106>Hi<reserved_107>Hello.<reserved_106>Bye<reserved_107>",
+    # Hunyuan Large Instruct: Tencent's template (no second <|startoftext|> after a system turn)
     ("hunyuan.jinja", "single"): "<|startoftext|>Hello!<|extra_0|>",
+    ("hunyuan.jinja", "system"): "<|startoftext|>You are terse.<|extra_4|>Hi<|extra_0|>",
     ("hunyuan.jinja", "multi"):
-        "<|startoftext|>You are terse.<|extra_4|><|startoftext|>Hi<|extra_0|>Hello.<|eos|>"
+        "<|startoftext|>You are terse.<|extra_4|>Hi<|extra_0|>Hello.<|eos|>"
         "<|startoftext|>Bye<|extra_0|>",
     ("shennong.jinja", "single"): "User: Hello!\nAssistant:",
+    ("shennong.jinja", "system"): "You are terse.\n\nUser: Hi\nAssistant:",
     ("shennong.jinja", "multi"):
         "You are terse.\n\nUser: Hi\nAssistant: Hello.</s>\nUser: Bye\nAssistant:",
 }
-CASES = {"single": (SINGLE, {}), "multi": (MULTI, {}), "tools": (TOOL_TURNS, {"tools": [WEATHER]})}
+CASES = {"single": (SINGLE, {}), "system": (SYSTEM, {}), "multi": (MULTI, {}),
+         "tools": (TOOL_TURNS[:1], {"tools": [WEATHER]}),
+         "tool_result": (TOOL_TURNS, {"tools": [WEATHER]})}
 
 
 @pytest.mark.parametrize("template, case", sorted(GOLDEN), ids=lambda v: str(v))
@@ -126,17 +156,44 @@ def test_golden_prompt(template, case):
 def test_every_catalog_template_has_goldens_and_tool_families_a_tool_golden():
     for family in families.catalog():
         if family.template:
-            assert (family.template, "single") in GOLDEN and (family.template, "multi") in GOLDEN
+            for case in ("single", "system", "multi"):
+                assert (family.template, case) in GOLDEN, (family.family, case)
             if family.tool_call_parser:
-                assert (family.template, "tools") in GOLDEN, family.family
+                for case in ("tools", "tool_result"):
+                    assert (family.template, case) in GOLDEN, (family.family, case)
 
 
-def test_llama_vision_images_become_image_tokens():
+def test_llama_vision_images_have_no_system_turn():
+    """Meta's Llama-3.2 Vision template: a prompt with an image starts at the user turn."""
     messages = [{"role": "user", "content": [{"type": "image"},
                                              {"type": "text", "text": "Describe it."}]}]
     assert render("llama-3.1-json-tools.jinja", messages) == (
-        L3_SYS + KNOWLEDGE + "<|eot_id|>" + L3_USER + "<|image|>Describe it.<|eot_id|>"
-        + L3_ASSISTANT)
+        "<|begin_of_text|>" + L3_USER + "<|image|>Describe it.<|eot_id|>" + L3_ASSISTANT)
+    image_url = [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}},
+        {"type": "text", "text": "Describe it."}]}]
+    assert render("llama-3.1-json-tools.jinja", image_url) == render(
+        "llama-3.1-json-tools.jinja", messages)
+
+
+def test_llama_vision_refuses_a_system_message_with_images():
+    messages = [{"role": "system", "content": "Be brief."},
+                {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "?"}]}]
+    with pytest.raises(ValueError, match="incompatible with system messages"):
+        render("llama-3.1-json-tools.jinja", messages)
+
+
+def test_llama_date_defaults_to_metas_or_today():
+    source = (families.TEMPLATES_DIR / "llama-3.1-json-tools.jinja").read_text()
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    plain = env.from_string(source).render(messages=SINGLE, bos_token="")
+    assert "Today Date: 26 Jul 2024\n" in plain
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    rendered, _ = render_jinja_template(conversations=[SINGLE], chat_template=source)
+    import datetime
+
+    assert f"Today Date: {datetime.date.today().strftime('%d %b %Y')}\n" in rendered[0]
 
 
 def test_llama_tool_call_arguments_given_as_an_object():
@@ -158,7 +215,7 @@ def test_transformers_renders_the_same():
 
     for template in ("llama-3.1-json-tools.jinja", "chatml.jinja"):
         source = (families.TEMPLATES_DIR / template).read_text()
-        messages, extra = CASES["tools" if "tools" in template else "multi"]
+        messages, extra = CASES["tool_result" if "tools" in template else "multi"]
         rendered, _ = render_jinja_template(
             conversations=[messages], chat_template=source, add_generation_prompt=True,
             **SPECIAL.get(template, {}), **extra)

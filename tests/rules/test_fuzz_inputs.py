@@ -157,7 +157,8 @@ def check_outcome(argv: list[str], environ: dict[str, str], inventory, model: Pa
         assert SECRET not in message, message
         outcome = "refused"
     else:
-        rendered = plan.render_text() + json.dumps(plan.to_json())
+        # the page's copy of the plan (a file written at launch) too
+        rendered = plan.render_text() + json.dumps(plan.to_json()) + "".join(plan.files.values())
         assert SECRET not in rendered, rendered
         assert all(isinstance(arg, str) for arg in plan.argv)
         outcome = "plan"

@@ -1,0 +1,31 @@
+"""The page at `/` (on unless UI=false): vLLM loads `entrypoint.serve.page` with `--middleware`,
+and `run` writes the plan, secrets masked, to a file named in an environment variable for it.
+
+The file's content is the finished plan, so it is filled in after every rule has run
+(`entrypoint.rules.page_copy`); this rule only reserves its path, per port, so two servers on one
+machine never show each other's plan.
+"""
+
+from __future__ import annotations
+
+from entrypoint.rules.context import Context, Decision
+from entrypoint.serve.page import MIDDLEWARE, PLAN_ENV
+from entrypoint.settings.argv import PassFlag
+
+
+def plan_file(ctx: Context) -> str:
+    return f"{ctx.value('run_dir')}/page-{ctx.value('port')}.json"
+
+
+def serve_page(ctx: Context) -> None:
+    decision = ctx.decided["ui"]
+    if not decision.value:
+        return
+    path = plan_file(ctx)
+    ctx.files[path] = ""  # the plan itself, once it is complete
+    ctx.env[PLAN_ENV] = Decision(path, decision.source,
+                                 "the plan as the page at / shows it, secrets masked")
+    reason = (f"a page at / with the plan, live figures and a chat box ({decision.reason}; "
+              f"{ctx.label('ui')}=false turns it off)")
+    ctx.extra_flags.append((PassFlag("--middleware", (MIDDLEWARE,)),
+                            Decision(MIDDLEWARE, decision.source, reason)))
