@@ -145,13 +145,20 @@ def parse_nvidia_smi(text: str) -> list[Gpu]:
     return gpus
 
 
-def run_nvidia_smi() -> str | None:
-    import shutil  # the fallback when NVML is missing: kept off the usual start
+def on_path(name: str) -> str | None:
+    """shutil.which, without importing shutil (and the compression modules it loads)."""
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        path = os.path.join(folder, name)
+        if folder and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
 
-    binary = shutil.which("nvidia-smi")
+
+def run_nvidia_smi() -> str | None:
+    binary = on_path("nvidia-smi")
     if binary is None:
         return None
-    import subprocess
+    import subprocess  # the fallback when NVML is missing: kept off the usual start
 
     try:
         done = subprocess.run([binary, *SMI_QUERY], capture_output=True, text=True, timeout=20)
