@@ -3,7 +3,8 @@ argv, a bool or number from a settings file) into the typed value, or says what 
 
 The messages are pydantic's wording for the same lax conversions (`Input should be ...`), which
 `run` printed when it validated through pydantic; tests/settings/test_values.py holds the two
-side by side. Standard library only: importing pydantic cost a third of `run --dry-run`.
+side by side. Standard library only: importing pydantic was the largest single cost of
+`run --dry-run` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
