@@ -47,6 +47,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="extra flags for every server started, e.g. '--load-format dummy'")
     parser.add_argument("--ready-repeats", type=int,
                         help="alternating starts of run and direct vLLM (overrides the suite's)")
+    parser.add_argument("--repeats", type=int,
+                        help="rounds of the serving suite, configurations alternated in each"
+                        " (overrides the suite's; a report ratio needs at least 2)")
     parser.add_argument("--only", choices=["serving", "startup"], help="one half of the suite")
     return parser.parse_args(argv)
 
@@ -77,6 +80,8 @@ def load_suite(args: argparse.Namespace) -> tuple[str, dict]:
             suite["startup"][key] = [*suite["startup"][key], *shlex.split(args.server_args)]
     if args.ready_repeats and "startup" in suite:
         suite["startup"]["ready_repeats"] = args.ready_repeats
+    if args.repeats:
+        suite["repeats"] = args.repeats
     if args.concurrencies:
         suite["concurrencies"] = [int(c) for c in args.concurrencies.split(",")]
     return name, suite

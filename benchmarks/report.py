@@ -47,7 +47,8 @@ def run_row(run: dict) -> list[str]:
     accepted = share(counters.get("vllm:spec_decode_num_accepted_tokens_total", 0),
                      counters.get("vllm:spec_decode_num_draft_tokens_total", 0))
     done = f"{result['completed']}/{result['num_prompts']}"
-    return [run["config"], str(run["concurrency"]), done,
+    label = run["config"] + (f" #{run['repeat'] + 1}" if run.get("repeat") else "")
+    return [label, str(run["concurrency"]), done,
             fmt(result["request_throughput"], 2), fmt(result["output_throughput"]),
             *(fmt(result.get(f"p{p}_ttft_ms")) for p in PERCENTILES),
             *(fmt(result.get(f"p{p}_tpot_ms")) for p in PERCENTILES),
@@ -59,11 +60,27 @@ RUN_HEADER = ["config", "concurrency", "done", "req/s", "output tok/s",
               "ITL mean ms", "prefix hit %", "draft accept %"]
 
 
+def find_all(runs: list[dict], config: str, dataset: str, concurrency: int) -> list[dict]:
+    key = (config, dataset, concurrency)
+    return [run for run in runs if (run["config"], run["dataset"], run["concurrency"]) == key]
+
+
 def find(runs: list[dict], config: str, dataset: str, concurrency: int) -> dict | None:
-    for run in runs:
-        if (run["config"], run["dataset"], run["concurrency"]) == (config, dataset, concurrency):
-            return run
-    return None
+    found = find_all(runs, config, dataset, concurrency)
+    return found[0] if found else None
+
+
+MIN_REPEATS = 2  # a ratio from one run per side cannot tell a difference from run-to-run noise
+
+
+def ratio_with_spread(base: list[float], cand: list[float]) -> str:
+    """mean(cand) / mean(base) with its range over every pairing; refused below MIN_REPEATS."""
+    if min(len(base), len(cand)) < MIN_REPEATS:
+        return f"– ({min(len(base), len(cand))} run: no ratio)"
+    if min(base) <= SMALLEST_BASELINE:
+        return "–"
+    mean = (sum(cand) / len(cand)) / (sum(base) / len(base))
+    return f"{mean:.2f}× ({min(cand) / max(base):.2f}–{max(cand) / min(base):.2f})"
 
 
 def comparison_rows(results: dict) -> list[list[str]]:
@@ -71,16 +88,15 @@ def comparison_rows(results: dict) -> list[list[str]]:
     rows, runs = [], results["runs"]
     for comparison in results.get("comparisons", []):
         for concurrency in results["concurrencies"]:
-            base = find(runs, comparison["baseline"], comparison["dataset"], concurrency)
-            cand = find(runs, comparison["candidate"], comparison["dataset"], concurrency)
+            base = find_all(runs, comparison["baseline"], comparison["dataset"], concurrency)
+            cand = find_all(runs, comparison["candidate"], comparison["dataset"], concurrency)
             if not (base and cand):
                 continue
-            ratios = [cand["result"][key] / base["result"][key]
-                      if (base["result"].get(key) or 0) > SMALLEST_BASELINE else None
-                      for _, key in RATIO_METRICS]
+            cells = [ratio_with_spread([r["result"].get(key) or 0 for r in base],
+                                       [r["result"].get(key) or 0 for r in cand])
+                     for _, key in RATIO_METRICS]
             rows.append([comparison["title"], comparison["dataset"], str(concurrency),
-                         f"{comparison['candidate']} / {comparison['baseline']}",
-                         *(fmt(ratio, 2) + ("×" if ratio is not None else "") for ratio in ratios)])
+                         f"{comparison['candidate']} / {comparison['baseline']}", *cells])
     return rows
 
 
@@ -96,7 +112,7 @@ def startup_section(startup: dict) -> list[str]:
         ["`run` / direct", f"{ready['ratio']:.3f}×", f"adds {ready['added_s']:+.2f} s"],
         ["cold start (empty compile cache, no --enforce-eager)", f"{restart['cold_s']:.1f} s", ""],
         ["warm restart (same compile cache)", f"{restart['warm_s']:.1f} s", ""],
-        ["cold / warm", f"{restart['ratio']:.2f}×", ""],
+        ["cold / warm", "–", "one start each: no ratio (issue 21)"],
     ]
     return ["## Startup", "", table(["figure", "value", "note"], rows), ""]
 

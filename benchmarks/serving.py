@@ -49,21 +49,21 @@ def prompts_for(suite: dict, concurrency: int) -> int:
 
 
 def run_target(suite: dict, config: str, base: str, model_dir: str, dataset_names: list[str],
-               out: Path) -> list[dict]:
-    """Every dataset and concurrency against one running server."""
+               out: Path, repeat: int = 0) -> list[dict]:
+    """Every dataset and concurrency against one running server (REPEAT: which round)."""
     model = server.served_model(base)
     runs = []
     for name in dataset_names:
         data_args = dataset_args(name, suite["datasets"][name], out / "data")
         for concurrency in suite["concurrencies"]:
             before = server.counters(base)
+            result = out / "raw" / f"{config}__{name}__c{concurrency}__r{repeat}.json"
             raw = drive(base, model, model_dir, concurrency, prompts_for(suite, concurrency),
-                        data_args, out / "raw" / f"{config}__{name}__c{concurrency}.json",
-                        out / "logs" / "bench-serve.log")
+                        data_args, result, out / "logs" / "bench-serve.log")
             after = server.counters(base)
             deltas = {key: after.get(key, 0.0) - before.get(key, 0.0) for key in COUNTERS}
             runs.append({"config": config, "dataset": name, "concurrency": concurrency,
-                         "result": slim(raw), "counters": deltas})
+                         "repeat": repeat, "result": slim(raw), "counters": deltas})
             print(f"bench: {config} {name} c={concurrency}: "
                   f"{raw['output_throughput']:.1f} output tok/s", file=sys.stderr)
     return runs
@@ -76,20 +76,26 @@ def slim(raw: dict) -> dict:
 
 def run_suite(suite: dict, model_dir: str, out: Path, only: list[str] | None = None,
               servers: dict | None = None) -> list[dict]:
-    """Start each configuration in turn (through `run`, or plain vLLM) and benchmark it; SERVERS
-    collects how each was started and how long it took to answer /health."""
+    """Start each configuration in turn (through `run`, or plain vLLM) and benchmark it, for
+    suite["repeats"] rounds: A, B, A, B..., so every ratio has runs from separate, alternated
+    starts. SERVERS collects how each was started and how long each start took to answer /health."""
     runs, servers = [], servers if servers is not None else {}
-    for config, spec in suite["configs"].items():
-        if only and config not in only:
-            continue
-        start = server.through_run if spec["server"] == "run" else server.plain_vllm
-        args = [*suite["server_args"], *spec["args"]]
-        env = server.vllm_env(model_dir, args) if spec["server"] == "vllm" else {}
-        print(f"bench: starting {config}: {spec['server']} {' '.join(args)}", file=sys.stderr)
-        with start(model_dir, args, out / "logs" / f"{config}.log", env=env) as running:
-            ready = running.wait_healthy()
-            print(f"bench: {config} ready in {ready:.1f}s", file=sys.stderr)
-            servers[config] = {"started_with": "run" if spec["server"] == "run" else
-                               "vllm serve", "args": args, "ready_s": ready}
-            runs += run_target(suite, config, running.base, model_dir, spec["datasets"], out)
+    for repeat in range(suite.get("repeats", 1)):
+        for config, spec in suite["configs"].items():
+            if only and config not in only:
+                continue
+            start = server.through_run if spec["server"] == "run" else server.plain_vllm
+            args = [*suite["server_args"], *spec["args"]]
+            env = server.vllm_env(model_dir, args) if spec["server"] == "vllm" else {}
+            print(f"bench: starting {config} (round {repeat + 1}): {spec['server']}"
+                  f" {' '.join(args)}", file=sys.stderr)
+            with start(model_dir, args, out / "logs" / f"{config}.log", env=env) as running:
+                ready = running.wait_healthy()
+                print(f"bench: {config} ready in {ready:.1f}s", file=sys.stderr)
+                entry = servers.setdefault(config, {
+                    "started_with": "run" if spec["server"] == "run" else "vllm serve",
+                    "args": args, "ready_s": ready, "ready_all_s": []})
+                entry["ready_all_s"].append(ready)
+                runs += run_target(suite, config, running.base, model_dir, spec["datasets"],
+                                   out, repeat)
     return runs

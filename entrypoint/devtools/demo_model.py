@@ -59,6 +59,8 @@ def build(out: Path, context: int = 2048, seed: int = 0) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     model.save_pretrained(staging)
     build_tokenizer(staging)
+    for path in staging.iterdir():  # safetensors writes 0600; a container's user must read it
+        path.chmod(0o644)
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)  # all or nothing: a half-built model never sits at `out`
     return out

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import resource
 import sys
+import time
 
 from entrypoint.plan.plan import Plan
+
+STARTED_AT = time.time()  # when run's process began (this module loads at its start)
 
 
 def launcher() -> list[str]:
@@ -52,6 +55,7 @@ def execute(plan: Plan) -> int:
 
         return ray_group.execute(plan)
     env = {**os.environ, **plan.env}
+    env.setdefault("RUN_STARTED_AT", f"{STARTED_AT:.3f}")  # start summary counts from here
     sys.stdout.flush()
     sys.stderr.flush()
     os.execvpe(plan.argv[0], plan.argv, env)

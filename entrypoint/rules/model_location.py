@@ -81,17 +81,45 @@ def merge_adapter(ctx: Context) -> None:
              "the merged model answers to the adapter's name")
 
 
+# What a restart can skip when it lives on CACHE_DIR: (variable, folder under CACHE_DIR, what).
+RESTART_CACHES = (
+    ("VLLM_CACHE_ROOT", "vllm", "vLLM's torch.compile artifacts and startup plan"),
+    ("TORCHINDUCTOR_CACHE_DIR", "inductor", "Inductor's compiled kernels"),
+    ("TRITON_CACHE_DIR", "triton", "Triton's kernel binaries"),
+)
+CONTAINER_DEFAULTS = {"VLLM_CACHE_ROOT": "~/.cache/vllm",
+                      "TORCHINDUCTOR_CACHE_DIR": "/tmp/torchinductor_$USER",
+                      "TRITON_CACHE_DIR": "~/.triton/cache"}
+
+
 def compile_cache(ctx: Context) -> None:
-    """vLLM's torch.compile cache on persistent storage: a restart skips compiling."""
+    """Compile caches on persistent storage: a restart loads instead of compiling."""
     src = ctx.location
-    if ctx.value("cache_dir"):
-        ctx.set_env("VLLM_CACHE_ROOT", str(Path(ctx.value("cache_dir")) / "vllm"),
-                    f"{ctx.label('cache_dir')}: torch.compile results survive restarts",
-                    ctx.decided["cache_dir"].source)
+    root = ctx.value("cache_dir")
+    if root:
+        label, source = ctx.label("cache_dir"), ctx.decided["cache_dir"].source
+        for name, sub, what in RESTART_CACHES:
+            ctx.set_env(name, str(Path(root) / sub), f"{label}: {what} survive restarts", source)
+        ctx.set_env("VLLM_ENABLE_STARTUP_PLAN", "1",
+                    f"{label}: a restart reuses the measured KV cache size, skipping profiling",
+                    source)
     elif "VLLM_CACHE_ROOT" not in ctx.environ and src is not None and src.volume_cache:
         ctx.warnings.append(
             f"vLLM's compile cache lives inside the container and is lost on restart; set"
             f" CACHE_DIR={src.volume_cache} (writable, on the model's volume) to keep it.")
+    ctx.facts["caches"] = cache_places(ctx)
+
+
+def cache_places(ctx: Context) -> str:
+    """What will be cached where, and whether a restart finds it (shown by --dry-run)."""
+    places = []
+    for name, _, what in RESTART_CACHES:
+        chosen = ctx.env.get(name)
+        where = chosen.value if chosen else ctx.environ.get(name)
+        kept = " (kept on CACHE_DIR)" if chosen else (
+            " (set by you)" if where else " (inside the container: lost on restart)")
+        places.append(f"{what} in {where or CONTAINER_DEFAULTS[name]}{kept}")
+    return "; ".join(places)
 
 
 def warm_page_cache(ctx: Context) -> None:

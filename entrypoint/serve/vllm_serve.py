@@ -10,6 +10,9 @@ import sys
 
 
 def main() -> None:
+    from entrypoint.serve import log_watch
+
+    watcher = log_watch.begin()  # before vLLM is imported: its processes inherit the pipes
     try:
         from vllm.utils.argparse_utils import FlexibleArgumentParser
     except ImportError:  # vLLM before 0.11
@@ -36,7 +39,9 @@ def main() -> None:
     command.cmd(args)
     from entrypoint.serve import supervision
 
-    sys.exit(supervision.exit_status())
+    status = supervision.exit_status()
+    log_watch.end(watcher)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

