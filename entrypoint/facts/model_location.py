@@ -153,7 +153,7 @@ class Locator:
 
     def materialise(self, text: str, found: Located, label: str) -> Path:
         """A local folder for `text`: itself, or the hub snapshot holding its config files."""
-        path = Path(text).expanduser()
+        path = Path(os.path.expanduser(text))  # "~nobody": left as is (Path raises there)
         # `data/model` where ./data exists is a missing local folder, not a hub id
         if path.exists() or not hub.looks_like_hub_id(text) or Path(text.split("/")[0]).is_dir():
             return path

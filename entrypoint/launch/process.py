@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 import sys
 import time
 
+from entrypoint.errors import EXIT_LAUNCH_FAILED, LaunchError
 from entrypoint.plan.plan import Plan
 
 STARTED_AT = time.time()  # when run's process began (this module loads at its start)
@@ -30,15 +33,44 @@ def raise_open_files_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def write_files(files: dict[str, str]) -> None:
-    """Generated files (configs, templates), each written whole or not at all, private to us."""
+def private_folder(path: str) -> None:
+    """Create `path` as ours alone (mode 0700), or accept it only when it already is: a folder
+    someone else planted in a shared /tmp (or a link to one) is never written into."""
+    parent = os.path.dirname(path.rstrip("/")) or "."
+    os.makedirs(parent, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, 0o700)
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise LaunchError(f"{path} is not a folder of this user (a link or a file took its "
+                          f"place); remove it or set RUN_DIR elsewhere.")
+    if info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise LaunchError(f"{path} belongs to another user or is writable by others; remove "
+                          f"it or set RUN_DIR elsewhere.")
+
+
+def write_files(files: dict[str, str], private_root: str | None = None) -> None:
+    """Generated files (configs, templates), each written whole or not at all, private to us.
+
+    private_root: run's default folder (under a shared /tmp): made ours alone before use.
+    """
+    if files and private_root:
+        private_folder(private_root)
     for path, content in files.items():
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        folder = os.path.dirname(path) or "."
+        os.makedirs(folder, mode=0o700, exist_ok=True)
         staging = f"{path}.{os.getpid()}.partial"
-        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
         os.replace(staging, path)
+
+
+def launch_failure(what: str, error: OSError) -> LaunchError:
+    where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+    return LaunchError(f"run could not {what}{where}: {error.strerror or error}; check that "
+                       f"the folder is writable and the disk not full, then start again "
+                       f"(exit status {EXIT_LAUNCH_FAILED}).")
 
 
 def execute(plan: Plan) -> int:
@@ -47,9 +79,17 @@ def execute(plan: Plan) -> int:
     On a node of a multi-node group, `multinode_launch` forms the group first and (with Ray)
     stays as the supervisor; it returns the exit code.
     """
-    write_files(plan.files)
+    try:
+        run_dir = plan.settings.get("run_dir")
+        write_files(plan.files, None if run_dir is None or run_dir.source.from_user
+                    else run_dir.value)
+    except OSError as error:
+        raise launch_failure("write the files it generates for vLLM", error) from None
     for step in plan.steps:  # downloads, merges, page-cache warm-up (in plan order)
-        step.run()
+        try:
+            step.run()
+        except OSError as error:
+            raise launch_failure(f"run the launch step {type(step).__name__}", error) from None
     raise_open_files_limit()
     if plan.multinode:
         from entrypoint.launch import ray_group
@@ -59,4 +99,9 @@ def execute(plan: Plan) -> int:
     env.setdefault("RUN_STARTED_AT", f"{STARTED_AT:.3f}")  # start summary counts from here
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execvpe(plan.argv[0], plan.argv, env)
+    try:
+        os.execvpe(plan.argv[0], plan.argv, env)
+    except OSError as error:
+        raise LaunchError(f"run could not start vLLM ({plan.argv[0]}): "
+                          f"{error.strerror or error}; check the image's Python and vLLM "
+                          f"install.") from None

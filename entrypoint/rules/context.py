@@ -15,6 +15,7 @@ from typing import Any
 
 from entrypoint.facts.cluster import SINGLE_NODE, ClusterSpec
 from entrypoint.facts.hardware import Inventory
+from entrypoint.facts.launch_site import LaunchSite
 from entrypoint.facts.model_dir import ModelFacts
 from entrypoint.facts.model_location import Located
 from entrypoint.plan.node_role import NodeRole
@@ -39,6 +40,7 @@ class Inputs:
     environ: Mapping[str, str] = field(default_factory=dict)
     location: Located | None = None  # how MODEL became the served folder
     cluster: ClusterSpec = SINGLE_NODE  # this node's multi-node group, as the platform says
+    site: LaunchSite | None = None  # folders, port, weight files on this host (None: not read)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "given", MappingProxyType(dict(self.given)))

@@ -98,6 +98,21 @@ def check_prequantized(ctx: Context) -> None:
         f"declared in {found.source}) and vLLM refuses a second method; remove {where}.")
 
 
+def check_checkpoint_quantized(ctx: Context) -> None:
+    """A pre-quantized method (awq, gptq, ...) loads a checkpoint quantized that way: vLLM fails
+    on a model without that quantization_config after loading for seconds."""
+    chosen = ctx.value("quantization")
+    needs = quant_needs().get(chosen) if chosen else None
+    if needs is None or needs.online or ctx.model.quantization_config:
+        return
+    where = ctx.label("quantization")
+    raise UserError(
+        f"{where}={chosen} loads a checkpoint already quantized with {chosen}, but the model "
+        f"{ctx.model.path} is not quantized (no quantization_config in its config.json); unset "
+        f"{where}, serve a checkpoint quantized with {chosen}, or use an online method such as "
+        f"fp8.")
+
+
 def check_quantization_capability(ctx: Context) -> None:
     gate = "gate: quantization"
     method = ctx.value("quantization")

@@ -11,6 +11,7 @@ from entrypoint.rules import (
     architecture,
     chat,
     gates,
+    launch_site,
     model_location,
     multinode,
     old_clients,
@@ -32,6 +33,7 @@ RULES: tuple[Rule, ...] = (
     gates.check_gpu_image,
     gates.pin_visible_gpus,
     gates.check_prequantized,
+    gates.check_checkpoint_quantized,
     gates.check_quantization_capability,
     *multinode.EARLY_RULES,  # before sizing: TP and the preflight need the stage count
     sizing.tensor_parallel_size,
@@ -48,8 +50,15 @@ RULES: tuple[Rule, ...] = (
     model_location.lora_adapters,
     model_location.compile_cache,
     model_location.warm_page_cache,
+    # what this host must offer the launch: folders, port, weight files
+    launch_site.run_folder,
+    launch_site.check_cache_dir,
+    launch_site.check_weights,
+    launch_site.check_cpu_build,
     # chat template, tool and reasoning parsers by model family
     chat.apply_family,
+    launch_site.check_run_folder,  # after every rule that writes a file for vLLM
+    launch_site.check_port,  # last of the checks: input mistakes are named first
     # security and supervision
     api_keys.require_api_keys,
     remote_code.explain,

@@ -83,6 +83,42 @@ def value_or_default(given: Layer, name: str) -> Any:
     return given[name].value if name in given else KNOBS[name].default
 
 
+# Variables read by run (besides the knobs): a value that is not text stops the plan there.
+READ_PREFIXES = ("VLLM_", "HF_", "MODELSCOPE_", "NVIDIA_", "CUDA_", "RUN_")
+
+
+def undecodable(text: str) -> int | None:
+    """Index of the first character that stands for a byte that is not UTF-8 (Python keeps such
+    bytes of the environment as lone surrogates), else None."""
+    for index, char in enumerate(text):
+        if "\udc80" <= char <= "\udcff" or "\ud800" <= char <= "\udfff":
+            return index
+    return None
+
+
+def text_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment as text: one sentence for a variable run reads that holds non-UTF-8 bytes;
+    any other such variable is left out of what the rules see (vLLM still inherits it as is)."""
+    clean = {}
+    for name, value in environ.items():
+        if undecodable(name) is not None:
+            continue
+        at = undecodable(value)
+        if at is None:
+            clean[name] = value
+            continue
+        if name in ENV_NAMES or name.startswith(READ_PREFIXES) or secret_name(name):
+            byte = ord(value[at]) - 0xDC00 if value[at] >= "\udc80" else None
+            what = f"byte 0x{byte:02x}" if byte is not None else "a character"
+            raise UserError(f"{name} holds {what} at position {at + 1} that is not UTF-8 text; "
+                            f"set {name} to plain text.")
+    return clean
+
+
+def secret_name(name: str) -> bool:
+    return name.endswith(("_KEY", "_KEYS", "_TOKEN", "_SECRET", "_PASSWORD"))
+
+
 def misspelled_env(environ: Mapping[str, str]) -> list[str]:
     """Warnings for variables that look like a known one typed wrong (MAX_MODLE_LEN)."""
     known = list(ENV_NAMES)

@@ -119,6 +119,7 @@ def test_engine_death_ends_the_container_non_zero(doomed):
     engines = [p for p in psutil.Process(doomed.process.pid).children(recursive=True)
                if p.name().startswith("VLLM::EngineCor")]
     assert len(engines) == 1, [p.name() for p in psutil.Process(doomed.process.pid).children()]
+    family = psutil.Process(doomed.process.pid).children(recursive=True)
     engines[0].kill()
     killed = time.monotonic()
     probes = []  # (seconds since the kill, /health status)
@@ -133,3 +134,6 @@ def test_engine_death_ends_the_container_non_zero(doomed):
     assert refused and probes[refused[0]][0] < 3, probes
     assert all(status != 200 for _, status in probes[refused[0]:]), probes
     assert status_of(f"{doomed.base}/health") != 200  # nothing left answering on the port
+    time.sleep(1)  # issue 20: one process of the group outlived the server before
+    left = [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not left, [p.cmdline() for p in left]

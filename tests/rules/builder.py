@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from entrypoint.catalogs import gpus as gpu_catalog
+from entrypoint.facts.launch_site import LaunchSite
 from entrypoint.facts.model_dir import ModelFacts
 from entrypoint.rules.context import Context, Inputs
 from entrypoint.rules.table import derive
@@ -33,14 +34,14 @@ LLAMA_8B = {
 def context(config: Mapping[str, Any] | None = None, gpus: str = "none",
             env: Mapping[str, str] | None = None, argv: Sequence[str] = (),
             checkpoint_bytes: int | None = None, files: Mapping[str, dict] | None = None,
-            cpu_build: bool = False) -> Context:
+            cpu_build: bool = False, site: LaunchSite | None = None) -> Context:
     env = dict(env or {})
     parsed = parse_argv(["--model", "/data/model", *argv], OPTIONS)
     model = ModelFacts(path=Path("/data/model"), config=dict(config or LLAMA_8B),
                        files=dict(files or {}), checkpoint_bytes=checkpoint_bytes)
     return Context(Inputs(given=read_given(env, parsed.given, parsed.given_as), model=model,
                           hardware=gpu_catalog.assumed(gpus), argv=parsed, options=OPTIONS,
-                          cpu_build=cpu_build, environ=env))
+                          cpu_build=cpu_build, environ=env, site=site))
 
 
 def derived(**kwargs: Any) -> Context:

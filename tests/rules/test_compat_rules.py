@@ -74,9 +74,11 @@ def test_ifq_nf4_with_bfloat16_changed_with_warning(llama_dir):
     assert any("--dtype=bfloat16 changed to float16" in w for w in made.warnings)
 
 
-def test_other_methods_pass_unchanged(llama_dir):
-    made = plan(llama_dir, ["--quantization", "awq"], A100)
-    assert value_of(made.argv, "--quantization") == "awq"
+def test_other_methods_pass_unchanged(tmp_path):
+    awq = write_model_dir(tmp_path / "awq", {**LLAMA_8B, "quantization_config": {
+        "quant_method": "awq", "bits": 4, "group_size": 128}})
+    made = plan(awq, ["--quantization", "awq_marlin"], A100)
+    assert value_of(made.argv, "--quantization") == "awq_marlin"
 
 
 def test_version_tuple():

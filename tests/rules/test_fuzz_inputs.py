@@ -2,8 +2,8 @@
 
 Invariant: `make_plan` returns a plan that renders (text and JSON) or raises `UserError` with one
 line; nothing else escapes, nothing is written, and no secret reaches the rendered plan.
-Examples per test: FUZZ_EXAMPLES (default 1000; the long run is
-`FUZZ_EXAMPLES=20000 pytest tests/rules/test_fuzz_inputs.py`); FUZZ_SEED=any for fresh random cases.
+Examples per test: FUZZ_EXAMPLES (default 1000); FUZZ_SEED=any for fresh random cases. The long
+run outside CI is `scripts/fuzz.sh` (5 properties x FUZZ_EXAMPLES, plus real processes).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from entrypoint import cli
@@ -39,7 +39,9 @@ words = st.sampled_from(["", " ", "0", "1", "-1", "true", "False", "yes", "off",
                          "{}", "{\"a\": 1}", "--", "-", "=", "/", "../..", "é漢字"])
 numbers = st.one_of(st.integers(-(2**70), 2**70).map(str),
                     st.floats(allow_nan=True, allow_infinity=True).map(repr))
-raw_value = st.one_of(words, numbers, st.text(printable, max_size=24))
+# Bytes as the OS hands them over: Python keeps the ones that are not UTF-8 as lone surrogates.
+raw_bytes = st.binary(max_size=24).filter(lambda b: b"\x00" not in b).map(os.fsdecode)
+raw_value = st.one_of(words, numbers, st.text(printable, max_size=24), raw_bytes)
 
 env_names = sorted(ENV_NAMES) + ["VLLM_API_KEY", "HF_TOKEN", "MAX_MODLE_LEN", "TP_SIZE"]
 # Secrets the platform may hold; when drawn they must be masked in every rendered line.
@@ -171,7 +173,7 @@ def check_outcome(argv: list[str], environ: dict[str, str], inventory, model: Pa
 def test_env_and_flags_give_a_plan_or_one_sentence(environ, argv, inventory):
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "model"
-        materialize(model, {"config.json": _dump(LLAMA_8B).encode()})
+        materialize(model, {"config.json": _dump(LLAMA_8B).encode(), "model.safetensors": b""})
         check_outcome(argv, {"MODEL": str(model), **environ}, inventory, model)
 
 
@@ -180,7 +182,7 @@ def test_env_and_flags_give_a_plan_or_one_sentence(environ, argv, inventory):
 def test_model_files_give_a_plan_or_one_sentence(files, environ, inventory):
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "model"
-        materialize(model, files)
+        materialize(model, {**files, "model.safetensors": b""})
         environ = {k: v for k, v in environ.items() if k != "MODEL"}
         check_outcome([str(model)], environ, inventory, model)
 
@@ -205,7 +207,7 @@ def test_api_keys_never_rendered(keys, argv):
     keys = [f"{SECRET}-{k}" for k in keys]
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "model"
-        materialize(model, {"config.json": _dump(LLAMA_8B).encode()})
+        materialize(model, {"config.json": _dump(LLAMA_8B).encode(), "model.safetensors": b""})
         environ = {"MODEL": str(model), "API_KEYS": ",".join(keys[1:]), "API_KEY": keys[0]}
         check_outcome([*argv, "--api-key", *keys], environ, hardware.NO_GPU, model)
 
@@ -213,6 +215,51 @@ def test_api_keys_never_rendered(keys, argv):
 def test_each_knob_is_fuzzed():
     fuzzed_env = set(env_names)
     assert {k.env for k in KNOBS.values() if k.env} <= fuzzed_env
+
+
+# --- the launch path, up to the one seam where vLLM is exec'd -----------------------------------
+class Execed(Exception):
+    """Raised in place of os.execvpe: the launch got as far as starting vLLM."""
+
+
+def exec_seam(file, args, env):
+    assert all(isinstance(a, str) for a in args) and all(isinstance(v, str) for v in env.values())
+    for text in (*args, *env.values()):
+        os.fsencode(text)  # what the real exec does with every string
+    raise Execed
+
+
+@FUZZ
+@given(environ=environments, argv=argv_tokens())
+def test_launch_path_ends_in_exec_or_one_sentence(environ, argv):
+    """`run` without --dry-run: files written, steps run, then exec; or exit 2/4 in one line."""
+    import contextlib
+    import io
+    from unittest import mock
+
+    from entrypoint.launch import process
+
+    argv = [a for a in argv if a not in ("--dry-run", "--help", "-h")]
+    with tempfile.TemporaryDirectory() as tmp:
+        model = Path(tmp) / "model"
+        materialize(model, {"config.json": _dump(LLAMA_8B).encode(), "model.safetensors": b""})
+        env = {**{k: v for k, v in environ.items() if k != "MODEL"}, "MODEL": str(model),
+               "RUN_DIR": str(Path(tmp) / "run"), "DISABLE_MEM_CACHE": "true",
+               "HOME": tmp, "HF_HUB_OFFLINE": "1"}
+        err = io.StringIO()
+        with mock.patch.dict(os.environ, env, clear=True), \
+                mock.patch.object(process.os, "execvpe", exec_seam), \
+                mock.patch.object(process, "raise_open_files_limit", lambda: None), \
+                contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                status = cli.main(argv)
+            except Execed:
+                status = "exec"
+        event(f"launch: {status}")
+        if status != "exec":
+            lines = err.getvalue().splitlines()
+            assert status in (2, 4) and lines[-1].startswith("run: "), (status, err.getvalue())
+            assert SECRET not in err.getvalue()
 
 
 # --- a few real processes: the same invariant through `run --dry-run` -------------------------

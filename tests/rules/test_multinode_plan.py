@@ -15,7 +15,7 @@ import pytest
 from entrypoint.errors import UserError
 from entrypoint.facts import cluster
 from entrypoint.launch.group_status import lost_members, read_status
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, free_port, run_cli
 
 CONVENTION_VARIABLES = {name for c in cluster.load_conventions()
                         for name in (*c.detect, *c.nodes, *c.rank, *c.head_address,
@@ -222,7 +222,7 @@ def test_cpu_build_defaults_to_mp_and_bad_backend_is_refused(llama_dir):
 
 def test_dry_run_never_imports_ray_and_stays_fast(llama_dir):
     code = ("import sys, time; t = time.perf_counter(); from entrypoint import cli;"
-            f" cli.main(['--dry-run', {str(llama_dir)!r}]);"
+            f" cli.main(['--dry-run', {str(llama_dir)!r}, '--port', '{free_port()}']);"
             " assert 'ray' not in sys.modules, 'ray imported';"
             " print('ELAPSED', time.perf_counter() - t)")
     env = {**clean_environ(), **GROUP, "NODE_RANK": "0"}

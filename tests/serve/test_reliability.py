@@ -89,6 +89,7 @@ def test_non_finite_context_is_ignored(tmp_path, text, expected):
     model = tmp_path / "m"
     model.mkdir()
     (model / "config.json").write_text(text)
+    (model / "model.safetensors").touch()
     argv = plan_for([], {}, model).argv
     assert (argv[argv.index("--max-model-len") + 1] if "--max-model-len" in argv else None) \
         == expected
@@ -159,3 +160,9 @@ def test_middleware_without_digests_refuses_to_start(monkeypatch):
     monkeypatch.delenv(DIGESTS_ENV, raising=False)
     with pytest.raises(RuntimeError):
         ApiKeyMiddleware(_ok)
+
+
+def test_model_of_an_unknown_users_home_is_one_sentence(tmp_path):
+    """Found by the long fuzz run (issue 20): MODEL='~0' raised RuntimeError (expanduser)."""
+    with pytest.raises(UserError):
+        plan_for([], {"MODEL": "~0"}, "~0")
