@@ -71,7 +71,7 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 60):
     """`run` as a user starts it: a fresh process, only the given environment on top of ours."""
     full_env = {k: v for k, v in os.environ.items() if k not in ENV_KNOBS}
     full_env.update(env or {})
-    if "--dry-run" in args and "--port" not in args:  # 8501 may be taken on a shared machine
+    if "--dry-run" in args and "--port" not in args and port_taken(8501):  # a shared machine
         args = (*args, "--port", str(free_port()))
     return subprocess.run([*RUN, *args], capture_output=True, text=True, env=full_env,
                           timeout=timeout, cwd=REPO)
@@ -88,6 +88,11 @@ def demo_model() -> Path:
     from entrypoint.devtools.demo_model import build
 
     return build(CACHE / "demo-model")
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def free_port() -> int:

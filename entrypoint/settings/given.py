@@ -40,6 +40,8 @@ def validate(knob: Knob, raw: Any, label: str) -> Any:
         if knob.is_bool:
             problem = f"use {BOOL_WORDS_HELP}"
         shown = "<hidden>" if knob.secret else raw
+        if isinstance(shown, str) and len(shown) > 80:  # the start is enough to recognise it
+            shown = shown[:40] + "..."
         raise UserError(f"{label}={shown!r} is not valid: {problem}.") from None
 
 

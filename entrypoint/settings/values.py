@@ -54,6 +54,8 @@ def parse_token_count(raw: Any) -> int:
             raise Invalid("the number is far too large")
         return int(count)
     if re.fullmatch(r"[+-]?\d+", text):
+        if len(text.lstrip("+-")) > _MAX_INT_DIGITS:  # int() itself refuses these
+            raise Invalid("the number is far too large")
         return int(text)
     raise Invalid("expected a whole number such as 8192 or 32k")
 

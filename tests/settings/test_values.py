@@ -44,6 +44,7 @@ def outcome(parse, raw):
     (TokenCount, "32K", ("value", 32768, "int")),
     (TokenCount, "-5", ("error", "Input should be greater than 0")),
     (TokenCount, "lots", ("error", "expected a whole number such as 8192 or 32k")),
+    (TokenCount, "9" * 5000, ("error", "the number is far too large")),  # int() would raise
     (Choice(("ray", "mp", "uni")), "RAY", ("error", "Input should be 'ray', 'mp' or 'uni'")),
     (Text(), 5, ("error", "Input should be a valid string")),
     (Bool(), " TRUE ", ("value", True, "bool")),
