@@ -6,7 +6,10 @@
 - Triton-style `POST /v2/models/{name}/generate` and `/generate_stream` are answered by calling
   the same server's `/v1/chat/completions` in process (the prompt becomes a user turn, so the
   chat template applies) and reshaping the answer as the Triton vLLM backend did
-  (`entrypoint.serve.triton_generate`).
+  (`entrypoint.serve.triton_generate`); the stock Triton vLLM backend's request shape
+  (`text_input`, `parameters`) is answered in its own shape (`text_output`).
+- Triton's probes `GET /v2/health/live`, `/v2/health/ready` and `/v2/models/{name}/ready` are
+  answered as Triton does (`entrypoint.serve.triton_probes`).
 
 Standard library only: it is imported by the vLLM process, not on `run`'s decision path.
 """
@@ -17,7 +20,7 @@ import json
 import logging
 from typing import Any
 
-from entrypoint.serve import triton_generate
+from entrypoint.serve import triton_generate, triton_probes
 from entrypoint.serve.asgi import App, Receive, Scope, Send, read_body, replay, with_body
 
 logger = logging.getLogger(__name__)
@@ -61,12 +64,16 @@ class LegacyClients:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST":
+        if scope["type"] != "http" or scope.get("method") not in ("GET", "POST"):
             await self.app(scope, receive, send)
             return
         path, root = scope["path"], scope.get("root_path", "")
         if root and path.startswith(root):  # behind --root-path
             path = path[len(root):]
+        if scope["method"] == "GET":
+            if not await triton_probes.probe(self.app, scope, receive, send, path):
+                await self.app(scope, receive, send)
+            return
         triton = triton_generate.TRITON_PATH.fullmatch(path)
         if triton:
             await triton_generate.generate(self.app, scope, receive, send, triton["name"],
