@@ -50,7 +50,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int,
                         help="rounds of the serving suite, configurations alternated in each"
                         " (overrides the suite's; a report ratio needs at least 2)")
-    parser.add_argument("--only", choices=["serving", "startup"], help="one half of the suite")
+    parser.add_argument("--only", choices=["serving", "startup", "dry-run"],
+                        help="one half of the suite, or only the `run --dry-run` time")
     return parser.parse_args(argv)
 
 
@@ -70,7 +71,7 @@ def load_suite(args: argparse.Namespace) -> tuple[str, dict]:
     suite = suites[name]
     missing = [module for module in ("pandas", "matplotlib")
                if importlib.util.find_spec(module) is None]
-    if missing and args.only != "startup":
+    if missing and args.only not in ("startup", "dry-run"):
         # pandas: vLLM's loader for the generated JSONL sets; matplotlib: the report's plots.
         raise BadInput(f"{' and '.join(missing)} not installed; install the bench extra "
                        "(pip install '.[bench]') and run bench again.")
@@ -103,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
+    if args.only == "dry-run":  # the figure alone: no server, no report
+        repeats = suite.get("startup", {}).get("dry_run_repeats", 7)
+        print(startup.dry_run_line(startup.dry_run_seconds(args.model, repeats)))
+        return 0
     results = {"suite": name, "about": suite["about"], "meta": meta(args.model, args.url),
                "concurrencies": suite["concurrencies"], "runs": [],
                "comparisons": [] if args.url else suite.get("comparisons", [])}

@@ -1,7 +1,8 @@
 """Startup figures: `run --dry-run` wall time, time to /health for `run` against the same vLLM
 command started directly, and a cold against a warm restart (vLLM's compile cache).
 
-Usage: python -m benchmarks.startup MODEL_DIR [--out DIR] [--suite cpu|gpu]
+Usage: bench MODEL_DIR --only startup [--out DIR] [--suite cpu|gpu]
+       bench MODEL_DIR --only dry-run      the dry-run figure alone (no server started)
 """
 
 from __future__ import annotations
@@ -18,12 +19,20 @@ from . import server
 
 
 def dry_run_seconds(model: str, repeats: int) -> list[float]:
+    """Wall seconds of `run MODEL --dry-run` in fresh processes, after one run not counted (it
+    may write bytecode caches)."""
     times = []
-    for _ in range(repeats):
+    for attempt in range(repeats + 1):
         started = time.monotonic()
         subprocess.run([*server.RUN, model, "--dry-run"], capture_output=True, check=True)
-        times.append(time.monotonic() - started)
+        if attempt:
+            times.append(time.monotonic() - started)
     return times
+
+
+def dry_run_line(times: list[float]) -> str:
+    return (f"bench: run --dry-run median {statistics.median(times):.3f}s "
+            f"(min {min(times):.3f}, max {max(times):.3f}, {len(times)} runs)")
 
 
 def time_to_ready(start) -> float:
@@ -80,7 +89,7 @@ def measure(model: str, spec: dict, out: Path) -> dict:
     logs.mkdir(parents=True, exist_ok=True)
     dry = dry_run_seconds(model, spec["dry_run_repeats"])
     figures = {"dry_run_s": dry, "dry_run_median_s": statistics.median(dry)}
-    print(f"bench: run --dry-run median {figures['dry_run_median_s']:.3f}s", file=sys.stderr)
+    print(dry_run_line(dry), file=sys.stderr)
     figures["ready"] = run_vs_direct(model, spec["ready_args"], spec["ready_repeats"], logs)
     print(f"bench: /health through run {figures['ready']['run_median_s']:.1f}s, "
           f"direct {figures['ready']['direct_median_s']:.1f}s", file=sys.stderr)
@@ -89,9 +98,3 @@ def measure(model: str, spec: dict, out: Path) -> dict:
           f"warm {figures['restart']['warm_s']:.1f}s", file=sys.stderr)
     figures["cpu_count"] = os.cpu_count()
     return figures
-
-
-if __name__ == "__main__":
-    from .cli import main
-
-    sys.exit(main(["--only", "startup", *sys.argv[1:]]))

@@ -44,7 +44,7 @@ mkdir -p "$CACHE/pip" "$CACHE/wheels"
 if ! "$PODMAN" image exists "$BASE"; then
   if [ ! -s "$CACHE/debian-bookworm.tar" ]; then
     say "making the Debian 12 base with mmdebstrap (about a minute)"
-    mmdebstrap --variant=minbase --mode=root bookworm "$CACHE/debian-bookworm.tar.part" \
+    mmdebstrap --variant=minbase --mode=root --format=tar bookworm "$CACHE/debian-bookworm.tar.part" \
       "${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
     mv "$CACHE/debian-bookworm.tar.part" "$CACHE/debian-bookworm.tar"
   fi

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from entrypoint.rules.gates import IMAGE_VARIANT_ENV
+from entrypoint.rules.sizing import LONG_CONTEXT_ENV
+from entrypoint.settings.knobs import ENV_NAMES
+
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
 RUN = [sys.executable, "-m", "entrypoint"]
@@ -67,22 +71,16 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 60):
     """`run` as a user starts it: a fresh process, only the given environment on top of ours."""
     full_env = {k: v for k, v in os.environ.items() if k not in ENV_KNOBS}
     full_env.update(env or {})
-    if "--dry-run" in args and "--port" not in args:  # 8501 may be taken on a shared machine
+    if "--dry-run" in args and "--port" not in args and port_taken(8501):  # a shared machine
         args = (*args, "--port", str(free_port()))
     return subprocess.run([*RUN, *args], capture_output=True, text=True, env=full_env,
                           timeout=timeout, cwd=REPO)
 
 
-ENV_KNOBS = {"MODEL", "QUANTIZATION", "MAX_MODEL_LEN", "DTYPE", "ENABLE_PREFIX_CACHING", "TP",
-             "TRUST_REMOTE_CODE", "GPU_MEMORY_UTILIZATION", "ENFORCE_EAGER", "USE_LOOKAHEAD",
-             "NUM_SPECULATIVE_TOKENS", "MODEL_ID", "CONV_TEMPLATE", "DISABLE_MEM_CACHE",
-             "ASSUME_GPUS", "RUN_IMAGE_VARIANT", "VLLM_ALLOW_LONG_MAX_MODEL_LEN",
-             "API_KEYS", "SPECULATIVE_MODEL", "PROMPT_LOOKUP_MAX", "PROMPT_LOOKUP_MIN",
-             "LEGACY_CLIENTS", "TRITON_MODEL_JSON", "SHUTDOWN_TIMEOUT", "API_KEY", "RUN_DIR",
-             "PP", "DISTRIBUTED_BACKEND", "MULTINODE_TIMEOUT", "UI"}
-# model sources (issue 7): a test's hub, cache and offline mode are the ones it sets
-ENV_KNOBS |= {"MODEL_HUB", "BASE_MODEL", "MERGE_LORA", "CACHE_DIR", "HF_HUB_OFFLINE",
-              "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_TOKEN", "VLLM_CACHE_ROOT"}
+# Every variable `run` reads, so a test sees only the environment it sets: each knob's own
+# (settings/knobs.py), the image's variant, vLLM's switches run honours, and the hub's.
+ENV_KNOBS = set(ENV_NAMES) | {IMAGE_VARIANT_ENV, LONG_CONTEXT_ENV, "VLLM_CACHE_ROOT"}
+ENV_KNOBS |= {"HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_TOKEN"}
 
 
 @pytest.fixture(scope="session")
@@ -90,6 +88,11 @@ def demo_model() -> Path:
     from entrypoint.devtools.demo_model import build
 
     return build(CACHE / "demo-model")
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def free_port() -> int:

@@ -51,11 +51,15 @@ def replies() -> list[tuple[str, str]]:
     ]
 
 
-def build_tokenizer(out: Path) -> None:
-    """The sentencepiece tokenizer with Qwen's chat and tool tokens placed at Qwen's ids."""
+def build_tokenizer(out: Path, tokens: dict[str, tuple[int, bool]] | None = None,
+                    template: str | None = None, **special: str) -> None:
+    """The sentencepiece tokenizer with a family's chat tokens placed at the family's ids
+    (Qwen's by default); `special` names bos/eos/pad tokens, `template` is its chat template."""
     import mistral_common
     from transformers import AutoTokenizer
 
+    tokens = QWEN_TOKENS if tokens is None else tokens
+    special = special or {"eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}
     source = Path(mistral_common.__file__).parent / "data" / "tokenizer.model.v1"
     with tempfile.TemporaryDirectory() as staging:
         staging = Path(staging)
@@ -63,27 +67,28 @@ def build_tokenizer(out: Path) -> None:
         (staging / "tokenizer_config.json").write_text(json.dumps(TOKENIZER_CONFIG))
         AutoTokenizer.from_pretrained(staging).save_pretrained(staging / "fast")
         spec = json.loads((staging / "fast" / "tokenizer.json").read_text())
-        for token, (token_id, special) in QWEN_TOKENS.items():
+        for token, (token_id, is_special) in tokens.items():
             # An added token already in the model's vocabulary keeps that id.
             spec["model"]["vocab"][token] = token_id
             spec["added_tokens"].append({
                 "id": token_id, "content": token, "single_word": False, "lstrip": False,
-                "rstrip": False, "normalized": False, "special": special,
+                "rstrip": False, "normalized": False, "special": is_special,
             })
         (staging / "fast" / "tokenizer.json").write_text(json.dumps(spec))
         (staging / "fast" / "tokenizer.model").unlink(missing_ok=True)  # tokenizer.json rules
-        tokenizer = AutoTokenizer.from_pretrained(
-            staging / "fast", eos_token="<|endoftext|>", pad_token="<|endoftext|>")
-    tokenizer.chat_template = CHATML_TEMPLATE.read_text()
+        tokenizer = AutoTokenizer.from_pretrained(staging / "fast", **special)
+    tokenizer.chat_template = template if template is not None else CHATML_TEMPLATE.read_text()
     tokenizer.save_pretrained(out)
 
 
-def training_rows(tokenizer) -> list[tuple[list[int], int]]:
-    """(token ids of prompt + reply, prompt length) for each memorised reply."""
+def training_rows(tokenizer, pairs=None, **render) -> list[tuple[list[int], int]]:
+    """(token ids of prompt + reply, prompt length) for each memorised reply; `render` goes to
+    the chat template (tools, date_string...)."""
     rows = []
-    for prompt, reply in replies():
+    for prompt, reply in replies() if pairs is None else pairs:
         rendered = tokenizer.apply_chat_template(
-            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)
+            [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True,
+            **render)
         prompt_ids = tokenizer.encode(rendered, add_special_tokens=False)
         full = tokenizer.encode(rendered + reply, add_special_tokens=False)
         if full[:len(prompt_ids)] != prompt_ids:

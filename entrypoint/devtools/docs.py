@@ -1,7 +1,8 @@
 """Generated documentation: the settings table in README.md comes from the knob declarations,
 docs/troubleshooting.md from the UserError messages in the code
-(entrypoint/devtools/error_catalog.py), and the model families table in docs/models.md from
-templates/catalog.json.
+(entrypoint/devtools/error_catalog.py), the model families table in docs/models.md from
+templates/catalog.json, and the quantization tables in docs/guide.md and docs/sizing.md from
+entrypoint/catalogs/data/quantization.json.
 
 `python -m entrypoint.devtools.docs --write` refreshes them; the tests fail when one is stale.
 """
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 
 from entrypoint.devtools.error_catalog import TROUBLESHOOTING, troubleshooting_page
+from entrypoint.rules.gates import cap_text
 from entrypoint.settings.knobs import KNOBS
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -23,14 +25,10 @@ def settings_table() -> str:
     for knob in KNOBS.values():
         flags = ", ".join(f"`{f}`" for f in knob.flags) or "(none)"
         env = f"`{knob.env}`" if knob.env else "(none)"
-        default = "derived" if knob.name in DERIVED else f"`{knob.default}`"
-        default = "unset" if knob.default is None else default
+        default = "unset" if knob.default is None else f"`{knob.default}`"
+        default = "derived" if knob.derived_by else default
         rows.append(f"| {env} | {flags} | {default} | {knob.help} |")
     return "\n".join(rows)
-
-
-# Knobs whose unset value is decided from the model and hardware (see derive.RULES).
-DERIVED = {"max_model_len", "dtype", "tensor_parallel_size", "enable_prefix_caching"}
 
 
 def replace_between(text: str, begin: str, end: str, body: str) -> str:
@@ -116,15 +114,68 @@ def render_models_doc(text: str) -> str:
     return replace_between(text, FAMILIES_BEGIN, FAMILIES_END, families_table())
 
 
+GUIDE_DOC = README.parent / "docs" / "guide.md"
+SIZING_DOC = README.parent / "docs" / "sizing.md"
+QUANT_BEGIN, QUANT_END = "<!-- quantization:begin -->", "<!-- quantization:end -->"
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _capability(method) -> str:
+    if method.min_capability is None:
+        return "not checked"
+    text = f"{cap_text(method.min_capability)}+"
+    if method.full_speed_capability:
+        text += f"; full speed on {cap_text(method.full_speed_capability)}+, weight-only below"
+    return text
+
+
+def quantization_guide_table() -> str:
+    """The methods users pick (those with a `guide` line), for docs/guide.md."""
+    from entrypoint.catalogs.quantization import methods
+
+    rows = ["| `QUANTIZATION` | weight memory | GPUs (compute capability) | notes |",
+            "|---|---|---|---|", "| unset | 2 bytes/parameter (bf16/fp16) | all | best quality |"]
+    for method in (m for m in methods().values() if m.guide):
+        notes = f"runs as `{method.runs_as}`: {method.guide}" if method.runs_as else method.guide
+        notes += f"; computes in {method.dtype}" if method.dtype else ""
+        rows.append(f"| `{method.name}` | ~{_number(method.bytes_per_param)} byte/parameter | "
+                    f"{_capability(method)} | {notes} |")
+    return "\n".join(rows)
+
+
+def quantization_table() -> str:
+    """Every name `run` accepts and what the gates check, for docs/sizing.md."""
+    from entrypoint.catalogs.quantization import methods
+
+    rows = ["| `QUANTIZATION` | kind | compute capability | weight bytes per parameter |",
+            "|---|---|---|---|"]
+    for method in methods().values():
+        if method.runs_as:
+            kind = f"the replaced image's name, runs as `{method.runs_as}`"
+        else:
+            kind = {True: "online", False: "checkpoint", None: "-"}[method.online]
+        kind += " (from a vLLM plugin)" if method.group == "plugin" else ""
+        kind += f", computes in {method.dtype}" if method.dtype else ""
+        weight = _number(method.bytes_per_param) if method.bytes_per_param else "-"
+        rows.append(f"| `{method.name}` | {kind} | {_capability(method)} | {weight} |")
+    return "\n".join(rows)
+
+
 def stale_pages() -> dict[Path, str]:
     """Generated pages whose text differs from what the code says now: path -> fresh text."""
-    readme = README.read_text()
-    models = MODELS_DOC.read_text()
-    fresh = {README: render_readme(readme), TROUBLESHOOTING: troubleshooting_page(),
-             MODELS_DOC: render_models_doc(models)}
-    current = {README: readme,
-               TROUBLESHOOTING: TROUBLESHOOTING.read_text() if TROUBLESHOOTING.exists() else "",
-               MODELS_DOC: models}
+    current = {path: path.read_text() if path.exists() else ""
+               for path in (README, TROUBLESHOOTING, MODELS_DOC, GUIDE_DOC, SIZING_DOC)}
+    fresh = {
+        README: render_readme(current[README]), TROUBLESHOOTING: troubleshooting_page(),
+        MODELS_DOC: render_models_doc(current[MODELS_DOC]),
+        GUIDE_DOC: replace_between(current[GUIDE_DOC], QUANT_BEGIN, QUANT_END,
+                                   quantization_guide_table()),
+        SIZING_DOC: replace_between(current[SIZING_DOC], QUANT_BEGIN, QUANT_END,
+                                    quantization_table()),
+    }
     return {path: text for path, text in fresh.items() if text != current[path]}
 
 

@@ -8,9 +8,7 @@ priority number) whose marker variables are all set describes this start; none m
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -162,6 +160,9 @@ def _read(environ: Mapping[str, str], convention: Convention) -> ClusterSpec:
 
 def resolve(host: str) -> str | None:
     """The host's IPv4 address (or IPv6 when it has none); None while DNS does not know it."""
+    import ipaddress  # here and below: multi-node only, kept off a single node's start
+    import socket
+
     try:
         ipaddress.ip_address(host)
         return host
@@ -177,6 +178,8 @@ def resolve(host: str) -> str | None:
 
 def route_to(host: str) -> Route | None:
     """The local address the kernel would use to reach `host`, and the interface holding it."""
+    import socket
+
     import psutil
 
     address = resolve(host)

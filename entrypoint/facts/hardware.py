@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -123,6 +122,7 @@ def read_nvml(nvml: NvmlLike) -> list[Gpu] | None:
             nvml.nvmlShutdown()
 
 
+NVML_LIBRARY = "libnvidia-ml.so.1"  # the name pynvml loads on Linux
 SMI_QUERY = ["--query-gpu=index,uuid,name,compute_cap,memory.total",
              "--format=csv,noheader,nounits"]
 
@@ -145,10 +145,21 @@ def parse_nvidia_smi(text: str) -> list[Gpu]:
     return gpus
 
 
+def on_path(name: str) -> str | None:
+    """shutil.which, without importing shutil (and the compression modules it loads)."""
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        path = os.path.join(folder, name)
+        if folder and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
 def run_nvidia_smi() -> str | None:
-    binary = shutil.which("nvidia-smi")
+    binary = on_path("nvidia-smi")
     if binary is None:
         return None
+    import subprocess  # the fallback when NVML is missing: kept off the usual start
+
     try:
         done = subprocess.run([binary, *SMI_QUERY], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
@@ -202,6 +213,13 @@ def visible(gpus: list[Gpu], environ: Mapping[str, str]) -> tuple[list[Gpu], str
 
 
 def _load_pynvml() -> NvmlLike | None:
+    if sys.platform == "linux":
+        import ctypes
+
+        try:  # pynvml's own first step: without a driver, pynvml's slow import is skipped
+            ctypes.CDLL(NVML_LIBRARY)
+        except OSError:
+            return None
     try:
         import pynvml
     except ImportError:

@@ -7,8 +7,6 @@ adapter gets a fresh merge. It is written to a staging folder and renamed: never
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +17,8 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json",
 
 
 def fingerprint(base: Path, adapter: Path) -> str:
+    import hashlib  # only for an adapter with MERGE_LORA: kept off the usual start
+
     digest = hashlib.sha256(str(base.resolve()).encode())
     for folder in (adapter, base):
         for path in sorted(p for p in folder.iterdir() if p.is_file()):
@@ -45,6 +45,8 @@ class MergeLora:
 
 
 def merge(base: Path, adapter: Path, out: Path) -> Path:
+    import shutil
+
     import torch
     from peft import PeftModel
     from transformers import AutoModelForCausalLM

@@ -13,9 +13,7 @@ re-spawns itself in a new session and returns at once; it exits when it has read
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +30,7 @@ NETWORK_FS = ("nfs", "nfs4", "lustre", "cifs", "smb3", "ceph", "glusterfs", "bee
 class WeightFacts:
     files: tuple[str, ...]
     total_bytes: int
-    available_bytes: int  # psutil: memory the kernel can give without swapping
+    available_bytes: int  # memory the kernel can give without swapping
     fs_type: str  # of the mount holding the first file ("" when unknown)
 
     @property
@@ -81,13 +79,24 @@ def mount_point(path: Path, mounts: str | None = None) -> str:
     return found[0] if found else "/"
 
 
-def read_facts(model_dir: Path) -> WeightFacts:
+def available_memory() -> int:
+    """MemAvailable, as psutil reports it on Linux, without importing psutil on every start."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     import psutil
 
+    return psutil.virtual_memory().available
+
+
+def read_facts(model_dir: Path) -> WeightFacts:
     files = weight_files(model_dir)
     total = sum(p.stat().st_size for p in files)
     return WeightFacts(files=tuple(str(p) for p in files), total_bytes=total,
-                       available_bytes=psutil.virtual_memory().available,
+                       available_bytes=available_memory(),
                        fs_type=mount_type(files[0]) if files else "")
 
 
@@ -104,6 +113,8 @@ class WarmPageCache:
                 f" the page cache with {self.readers} parallel readers, in the background")
 
     def run(self) -> None:
+        import subprocess  # here and below: launch and reader code, off the planning path
+
         subprocess.run(
             [sys.executable, "-m", "entrypoint.facts.page_cache", "--detach",
              "--readers", str(self.readers), *self.files],
@@ -113,6 +124,8 @@ class WarmPageCache:
 
 def read_chunks(files: list[str], readers: int) -> int:
     """Read every file once, in BLOCK-sized pieces spread over `readers` threads; bytes read."""
+    import threading
+
     chunks = [(name, offset) for name in files
               for offset in range(0, os.path.getsize(name), BLOCK)]
     lock = threading.Lock()
@@ -163,6 +176,8 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--readers"]:
         readers, argv = int(argv[1]), argv[2:]
     if detach:  # the grandchild outlives us and vLLM's exec; nobody waits for it
+        import subprocess
+
         subprocess.Popen(
             [sys.executable, "-m", "entrypoint.facts.page_cache", "--readers", str(readers), *argv],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

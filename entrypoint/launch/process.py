@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import stat
 import sys
 import time
@@ -27,6 +26,8 @@ def launcher() -> list[str]:
 
 def raise_open_files_limit() -> None:
     """vLLM warns (and can fail under load) when the soft limit is below the hard one."""
+    import resource  # a launch effect: kept off --dry-run
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -10,11 +10,8 @@ endpoints need one valid key.
 
 from __future__ import annotations
 
-import hashlib
-
 from entrypoint.errors import UserError
 from entrypoint.rules.context import Context, Decision
-from entrypoint.serve.api_keys import DIGESTS_ENV, OPEN_PATHS
 from entrypoint.settings.argv import PassFlag
 from entrypoint.settings.provenance import Source
 
@@ -22,6 +19,8 @@ MIDDLEWARE = "entrypoint.serve.api_keys.ApiKeyMiddleware"
 
 
 def digest(key: str) -> str:
+    import hashlib  # here and below: only when keys are set, kept off the usual start
+
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
@@ -51,6 +50,8 @@ def require_api_keys(ctx: Context) -> None:
     ctx.secrets += keys
     if not keys:
         return
+    from entrypoint.serve.api_keys import DIGESTS_ENV, OPEN_PATHS
+
     if ctx.environ.get("VLLM_API_KEY"):
         raise UserError(
             f"VLLM_API_KEY and {' / '.join(origins)} are both set; vLLM would demand both keys at"

@@ -6,57 +6,22 @@ adjusts a derived value with a warning, or stops with one sentence naming the in
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-
+from entrypoint.catalogs.quantization import needs as quant_needs
 from entrypoint.errors import UserError
 from entrypoint.rules.context import Context
 from entrypoint.settings.provenance import Source
 
-NEEDS_CATALOG = Path(__file__).parent.parent / "catalogs" / "data" / "quantization_needs.json"
 # Set by image/Dockerfile.v100: that image carries a vLLM built for CUDA 12 with Volta kernels.
 IMAGE_VARIANT_ENV = "RUN_IMAGE_VARIANT"
 V100_VARIANT = "v100"
 # The default image's vLLM 0.33 wheel (CUDA 13) ships kernels for sm_75 and newer only.
 IMAGE_MIN_CAPABILITY = {"default": (7, 5), V100_VARIANT: (7, 0)}
 NO_BFLOAT16_BELOW = (8, 0)
-SUGGESTED = ("fp8", "ifq", "ifq_nf4")  # the names users know, suggested as ways out
+SUGGESTED = ("fp8", "ifq", "ifq_nf4", "bitsandbytes")  # names users know, as ways out
 
 
 def cap_text(capability: tuple[int, int]) -> str:
     return f"{capability[0]}.{capability[1]}"
-
-
-def parse_cap(text: str) -> tuple[int, int]:
-    major, minor = text.split(".")
-    return int(major), int(minor)
-
-
-@dataclass(frozen=True)
-class QuantNeeds:
-    name: str
-    online: bool
-    min_capability: tuple[int, int]
-    full_speed_capability: tuple[int, int] | None
-    bytes_per_param: float | None
-    family: tuple[str, ...]
-    dtype: str | None
-
-
-@cache
-def quant_needs() -> dict[str, QuantNeeds]:
-    rows = json.loads(NEEDS_CATALOG.read_text())["methods"]
-    return {
-        name: QuantNeeds(
-            name=name, online=row["online"], min_capability=parse_cap(row["min_capability"]),
-            full_speed_capability=(parse_cap(row["full_speed_capability"])
-                                   if "full_speed_capability" in row else None),
-            bytes_per_param=row.get("bytes_per_param"), family=tuple(row.get("family", [name])),
-            dtype=row.get("dtype"))
-        for name, row in rows.items()
-    }
 
 
 def image_variant(ctx: Context) -> str:

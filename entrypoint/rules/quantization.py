@@ -1,39 +1,24 @@
 """QUANTIZATION names: which exist, and what the replaced image's names run as (pure rules).
 
-The catalog (data/quantization.json) holds the names; these rules check a name and emit the one
+The catalog (catalogs/quantization.py) holds the names; these rules check a name and emit the one
 the installed vLLM knows: `ifq` and `ifq_nf4` of the replaced platform image map to current
 online methods, and deprecated aliases (`fp8`) become their current names.
 """
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
-
+from entrypoint.catalogs import quantization as catalog
 from entrypoint.errors import UserError
 from entrypoint.rules.context import Context
-
-CATALOG = Path(__file__).parent.parent / "catalogs" / "data" / "quantization.json"
-
-
-@cache
-def _catalog() -> dict:
-    return json.loads(CATALOG.read_text())
-
-
-def known_methods() -> dict[str, list[str]]:
-    return {group: _catalog()[group] for group in ("vllm", "plugin", "legacy")}
 
 
 def check_known(ctx: Context) -> None:
     method = ctx.value("quantization")
     if method is None:
         return
-    groups = known_methods()
-    if not any(method in names for names in groups.values()):
+    if method not in catalog.methods():
         label = ctx.label("quantization")
-        valid = ", ".join(groups["legacy"] + groups["vllm"] + groups["plugin"])
+        valid = ", ".join(name for group in catalog.GROUPS for name in catalog.names(group))
         raise UserError(f"{label}={method!r} is not a known quantization method; use one of: "
                         f"{valid}.")
 
@@ -48,9 +33,9 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 
 def _current_name(name: str, ctx: Context) -> str:
-    rename = _catalog()["renames"].get(name)
-    if rename and version_tuple(ctx.vllm_version) >= version_tuple(rename["since"]):
-        return rename["to"]
+    rename = catalog.renames().get(name)
+    if rename and version_tuple(ctx.vllm_version) >= version_tuple(rename.since):
+        return rename.to
     return name
 
 
@@ -59,26 +44,26 @@ def map_names(ctx: Context) -> None:
 
     Runs after the hardware gates, so it sees the method they kept (None when a pre-quantized
     checkpoint made them drop it); what each name needs from the GPU (compute capability, float16
-    for ifq_nf4) is the gates' and the dtype rule's, from data/quantization_needs.json.
+    for ifq_nf4) is the gates' and the dtype rule's, from the same catalog.
     """
     method = ctx.value("quantization")
     if method is None:
         return
     decision = ctx.decided["quantization"]
     label = ctx.label("quantization")
-    mapped = _catalog()["replaced_image"].get(method)
-    if mapped is None:
+    mapped = catalog.methods().get(method)
+    if mapped is None or mapped.runs_as is None:
         current = _current_name(method, ctx)
         if current != method:
-            rename = _catalog()["renames"][method]
+            why = catalog.renames()[method].why
             ctx.decide("quantization", current, decision.source,
-                       f"{label}={method}: emitted as {current} ({rename['why']})")
+                       f"{label}={method}: emitted as {current} ({why})")
             ctx.warnings.append(f"{label}={method} passed to vLLM as {current}: the same online "
-                                f"quantization; {rename['why']}.")
+                                f"quantization; {why}.")
         return
-    target = _current_name(mapped["to"], ctx)
+    target = _current_name(mapped.runs_as, ctx)
     ctx.decide("quantization", target, decision.source,
-               f"{label}={method} ({mapped['was']}) maps to {target}")
+               f"{label}={method} ({mapped.was}) maps to {target}")
     ctx.warnings.append(f"{label}={method} is the replaced image's name: running {target}, "
-                        f"{mapped['note']}.")
+                        f"{mapped.note}.")
 

@@ -13,8 +13,11 @@ import json
 import os
 
 DIGESTS_ENV = "ENTRYPOINT_API_KEY_SHA256"
-# Probes and scrapers must work without a key (vLLM leaves the same ones open).
-OPEN_PATHS = frozenset({"/health", "/ping", "/metrics", "/version", "/load"})
+# Probes and scrapers must work without a key (vLLM leaves the same ones open); Triton's server
+# probes too (entrypoint.serve.triton_probes). Its per-model probe names served models, like
+# /v1/models, so it stays behind the key.
+OPEN_PATHS = frozenset({"/health", "/ping", "/metrics", "/version", "/load", "/v2/health/live",
+                        "/v2/health/ready"})
 # The page's HTML, script and style (entrypoint.serve.page): no data, so the page can load and ask
 # for the key; its data endpoints stay behind the key.
 PAGE_SHELL = frozenset({"/", "/ui/page.js", "/ui/page.css"})

@@ -5,7 +5,11 @@
   `structured_outputs`.
 - Triton-style `POST /v2/models/{name}/generate` and `/generate_stream` are answered by calling
   the same server's `/v1/chat/completions` in process (the prompt becomes a user turn, so the
-  chat template applies) and reshaping the answer as the Triton vLLM backend did.
+  chat template applies) and reshaping the answer as the Triton vLLM backend did
+  (`entrypoint.serve.triton_generate`); the stock Triton vLLM backend's request shape
+  (`text_input`, `parameters`) is answered in its own shape (`text_output`).
+- Triton's probes `GET /v2/health/live`, `/v2/health/ready` and `/v2/models/{name}/ready` are
+  answered as Triton does (`entrypoint.serve.triton_probes`).
 
 Standard library only: it is imported by the vLLM process, not on `run`'s decision path.
 """
@@ -14,19 +18,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Awaitable, Callable
 from typing import Any
+
+from entrypoint.serve import triton_generate, triton_probes
+from entrypoint.serve.asgi import App, Receive, Scope, Send, read_body, replay, with_body
 
 logger = logging.getLogger(__name__)
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-TRITON_PATH = re.compile(r"/v2/models/(?P<name>[^/]+)(?:/versions/[^/]+)?/(?P<kind>generate"
-                         r"|generate_stream)")
 GUIDED_PATHS = ("/v1/chat/completions", "/v1/completions")
 # Old request field -> key of the current `structured_outputs` object.
 GUIDED_FIELDS = {"guided_json": "json", "guided_regex": "regex", "guided_choice": "choice",
@@ -35,14 +33,6 @@ GUIDED_FIELDS = {"guided_json": "json", "guided_regex": "regex", "guided_choice"
 GUIDED_OPTIONS = {"guided_whitespace_pattern": "whitespace_pattern"}
 # Old fields with no per-request meaning now (the backend is a server setting).
 DROPPED_FIELDS = ("guided_decoding_backend",)
-# Triton vLLM backend parameters that are not sampling parameters of the chat API.
-TRITON_ONLY_PARAMETERS = ("exclude_input_in_output", "return_finish_reason",
-                          "return_cumulative_logprob", "return_num_input_tokens",
-                          "return_num_output_tokens")
-
-
-class BadRequest(Exception):
-    """The client's fault: answered with 400 and this message."""
 
 
 def translate_guided(body: dict) -> dict:
@@ -67,105 +57,27 @@ def _json_or_text(text: str) -> Any:
         return text
 
 
-def triton_to_chat(body: Any, stream: bool) -> dict:
-    """A Triton generate request as a chat completion request (pure); BadRequest if malformed."""
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object with a \"prompt\" string")
-    prompt = body.get("prompt", body.get("text_input"))
-    if not isinstance(prompt, str):
-        raise BadRequest("\"prompt\" must be a string")
-    raw = body.get("sampling_parameters", body.get("parameters", {}))
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw) if raw.strip() else {}
-        except ValueError as error:
-            raise BadRequest(f"sampling_parameters is not valid JSON ({error}); send a JSON "
-                             "object as a string, e.g. \"{\\\"temperature\\\": 0}\"") from None
-    if not isinstance(raw, dict):
-        raise BadRequest("sampling_parameters must be a JSON object such as "
-                         "{\"temperature\": 0, \"max_tokens\": 64}")
-    sampling = {k: v for k, v in raw.items() if k not in TRITON_ONLY_PARAMETERS}
-    return {**sampling, "messages": [{"role": "user", "content": prompt}], "stream": stream}
-
-
-def triton_answer(name: str, text: str) -> dict:
-    return {"model_name": name, "model_version": "1", "response": text}
-
-
-def error_message(body: bytes) -> str:
-    """vLLM's error text from its JSON error body (either shape), else the raw body."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return body.decode(errors="replace").strip()
-    error = data.get("error", data) if isinstance(data, dict) else data
-    if isinstance(error, dict):
-        return str(error.get("message") or error)
-    return str(error)
-
-
-async def read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
-
-
-def replay(body: bytes, receive: Receive) -> Receive:
-    """A receive that yields the (rewritten) body once, then the client's own messages."""
-    sent = False
-
-    async def receive_again() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return receive_again
-
-
-def with_body(scope: Scope, body: bytes, path: str | None = None) -> Scope:
-    headers = [(k, v) for k, v in scope["headers"] if k.lower() not in
-               (b"content-length", b"content-type")]
-    headers += [(b"content-length", str(len(body)).encode()),
-                (b"content-type", b"application/json")]
-    fresh = {**scope, "headers": headers}
-    if path is not None:
-        fresh.update(path=path, raw_path=path.encode())
-    return fresh
-
-
-async def send_json(send: Send, status: int, data: Any) -> None:
-    body = json.dumps(data).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-
-
 class LegacyClients:
     """Pure ASGI middleware (vLLM adds it with app.add_middleware)."""
 
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]):
+    def __init__(self, app: App):
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "POST":
+        if scope["type"] != "http" or scope.get("method") not in ("GET", "POST"):
             await self.app(scope, receive, send)
             return
         path, root = scope["path"], scope.get("root_path", "")
         if root and path.startswith(root):  # behind --root-path
             path = path[len(root):]
-        triton = TRITON_PATH.fullmatch(path)
+        if scope["method"] == "GET":
+            if not await triton_probes.probe(self.app, scope, receive, send, path):
+                await self.app(scope, receive, send)
+            return
+        triton = triton_generate.TRITON_PATH.fullmatch(path)
         if triton:
-            await self.triton(scope, receive, send, triton["name"],
-                              triton["kind"] == "generate_stream")
+            await triton_generate.generate(self.app, scope, receive, send, triton["name"],
+                                           triton["kind"] == "generate_stream")
         elif path in GUIDED_PATHS:
             await self.guided(scope, receive, send)
         else:
@@ -184,93 +96,3 @@ class LegacyClients:
                 body = json.dumps(fresh).encode()
                 scope = with_body(scope, body)
         await self.app(scope, replay(body, receive), send)
-
-    async def triton(self, scope: Scope, receive: Receive, send: Send, name: str,
-                     stream: bool) -> None:
-        raw = await read_body(receive)
-        try:
-            body = json.loads(raw) if raw.strip() else None
-        except ValueError as error:
-            await send_json(send, 400, {"error": f"the request body is not valid JSON ({error})"})
-            return
-        stream = stream or (isinstance(body, dict) and body.get("stream") is True)
-        try:
-            chat = triton_to_chat(body, stream)
-        except BadRequest as error:
-            await send_json(send, 400, {"error": str(error)})
-            return
-        chat_body = json.dumps(chat).encode()
-        inner = with_body(scope, chat_body, "/v1/chat/completions")
-        if stream:
-            await _StreamReshaper(name, send).run(self.app, inner, replay(chat_body, receive))
-        else:
-            await self._complete(inner, replay(chat_body, receive), send, name)
-
-    async def _complete(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
-        status, chunks = 500, []
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-
-        await self.app(scope, receive, capture)
-        body = b"".join(chunks)
-        if status != 200:
-            await send_json(send, status, {"error": error_message(body)})
-            return
-        reply = json.loads(body)
-        text = reply["choices"][0]["message"].get("content") or ""
-        await send_json(send, 200, triton_answer(name, text))
-
-
-class _StreamReshaper:
-    """OpenAI chat chunks (SSE) in, Triton generate_stream events out, as they arrive."""
-
-    def __init__(self, name: str, send: Send):
-        self.name, self.send = name, send
-        self.status, self.started, self.pending, self.error = 500, False, b"", b""
-
-    async def run(self, app, scope: Scope, receive: Receive) -> None:
-        await app(scope, receive, self.on_message)
-        if self.status != 200:
-            await send_json(self.send, self.status, {"error": error_message(self.error)})
-        elif self.started:
-            await self.send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def on_message(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.status = message["status"]
-            if self.status == 200:
-                self.started = True
-                await self.send({"type": "http.response.start", "status": 200, "headers": [
-                    (b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]})
-            return
-        if message["type"] != "http.response.body":
-            return
-        if self.status != 200:
-            self.error += message.get("body", b"")
-            return
-        self.pending += message.get("body", b"")
-        *events, self.pending = self.pending.split(b"\n\n")
-        for event in events:
-            await self._forward(event)
-
-    async def _forward(self, event: bytes) -> None:
-        data = b"".join(line[5:].strip() for line in event.split(b"\n")
-                        if line.startswith(b"data:"))
-        if not data or data == b"[DONE]":
-            return
-        chunk = json.loads(data)
-        if "error" in chunk:
-            out = {"error": error_message(data)}
-        else:
-            choices = chunk.get("choices") or [{}]
-            text = (choices[0].get("delta") or {}).get("content")
-            if not text:
-                return
-            out = triton_answer(self.name, text)
-        await self.send({"type": "http.response.body", "more_body": True,
-                         "body": b"data: " + json.dumps(out).encode() + b"\n\n"})

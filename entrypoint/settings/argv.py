@@ -12,14 +12,8 @@ from dataclasses import dataclass, field
 
 from entrypoint.catalogs import old_flag_table
 from entrypoint.errors import UserError
-from entrypoint.settings.knobs import (
-    BOOL_WORDS_HELP,
-    FALSE_WORDS,
-    FLAG_NAMES,
-    TRUE_WORDS,
-    Knob,
-    parse_bool,
-)
+from entrypoint.settings.knobs import FLAG_NAMES, Knob
+from entrypoint.settings.values import BOOL_WORDS_HELP, FALSE_WORDS, TRUE_WORDS, parse_bool
 from entrypoint.settings.vllm_options import VllmOptions
 
 RUN_FLAGS = {"--dry-run": "dry_run", "--json": "json", "--help": "help", "-h": "help"}

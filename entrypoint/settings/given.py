@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from entrypoint.errors import UserError
-from entrypoint.settings.knobs import BOOL_WORDS_HELP, ENV_NAMES, KNOBS, Knob, Settings
+from entrypoint.settings.knobs import ENV_NAMES, KNOBS, Knob
 from entrypoint.settings.provenance import Source
+from entrypoint.settings.values import BOOL_WORDS_HELP, Invalid
 
 # Prefixes of variables that belong to other programs; never "did you mean"-ed.
 FOREIGN_PREFIXES = ("VLLM_", "NCCL_", "CUDA_", "NVIDIA_", "HF_", "RAY_", "TORCH", "OMP_", "LC_")
@@ -35,12 +34,14 @@ Layer = Mapping[str, Given]
 def validate(knob: Knob, raw: Any, label: str) -> Any:
     """One value through the knob's declared type; a bad one becomes one sentence."""
     try:
-        return getattr(Settings.model_validate({knob.name: raw}), knob.name)
-    except ValidationError as error:
-        problem = error.errors()[0]["msg"].removeprefix("Value error, ")
+        return knob.parse(raw)
+    except Invalid as error:
+        problem = str(error)
         if knob.is_bool:
             problem = f"use {BOOL_WORDS_HELP}"
         shown = "<hidden>" if knob.secret else raw
+        if isinstance(shown, str) and len(shown) > 80:  # the start is enough to recognise it
+            shown = shown[:40] + "..."
         raise UserError(f"{label}={shown!r} is not valid: {problem}.") from None
 
 

@@ -12,7 +12,7 @@ import re
 from entrypoint.catalogs.old_flag_table import row_for
 from entrypoint.errors import UserError
 from entrypoint.settings.argv import ParsedArgv, PassFlag
-from entrypoint.settings.knobs import FALSE_WORDS
+from entrypoint.settings.values import FALSE_WORDS
 from entrypoint.settings.vllm_options import VllmOptions
 
 

@@ -44,6 +44,7 @@ SPECIAL = {
     "llama-3.1-json-tools.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>",
                                    "date_string": "26 Jul 2024"},
     "shennong.jinja": {"bos_token": "<s>", "eos_token": "</s>"},
+    "llama-4-pythonic-tools.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot|>"},
 }
 
 
@@ -51,7 +52,22 @@ def _raise(message: str):
     raise ValueError(message)
 
 
+def as_vllm_passes(messages):
+    """vLLM parses each tool call's JSON `arguments` into an object before rendering."""
+    out = []
+    for message in messages:
+        if message.get("tool_calls"):
+            calls = [{**call, "function": {**call["function"], "arguments": json.loads(
+                call["function"]["arguments"])}} if isinstance(
+                call.get("function", {}).get("arguments"), str) else call
+                for call in message["tool_calls"]]
+            message = {**message, "tool_calls": calls}
+        out.append(message)
+    return out
+
+
 def render(template: str, messages, **extra) -> str:
+    messages = as_vllm_passes(messages)
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True,
                                         extensions=[loopcontrols])
     env.filters["tojson"] = lambda value, indent=None: json.dumps(
@@ -83,6 +99,64 @@ L31_TOOLS_USER = (
     '        }\n    }\n}\n\n'
     "Weather in Paris?<|eot_id|>")
 L31_TOOLS = L3_SYS + "Environment: ipython\n" + DATES + "<|eot_id|>" + L31_TOOLS_USER
+
+L4_SYS = "<|begin_of_text|><|header_start|>system<|header_end|>\n\n"
+L4_USER = "<|header_start|>user<|header_end|>\n\n"
+L4_ASSISTANT = "<|header_start|>assistant<|header_end|>\n\n"
+# Meta's Llama 4 "zero shot function calling - system message" prompt (models/llama4/
+# prompt_format.md in meta-llama/llama-models), with our WEATHER function in its list.
+L4_TOOLS_SYSTEM = (
+    "You are a helpful assistant and an expert in function composition. You can answer general "
+    "questions using your internal knowledge OR invoke functions when necessary. Follow these "
+    "strict guidelines:\n\n1. FUNCTION CALLS:\n"
+    "- ONLY use functions that are EXPLICITLY listed in the function list below\n"
+    "- If NO functions are listed (empty function list []), respond ONLY with internal knowledge "
+    "or \"I don't have access to [Unavailable service] information\"\n"
+    "- If a function is not in the list, respond ONLY with internal knowledge or \"I don't have "
+    "access to [Unavailable service] information\"\n"
+    "- If ALL required parameters are present AND the query EXACTLY matches a listed function's "
+    "purpose: output ONLY the function call(s)\n"
+    "- Use exact format: [func_name1(param1=value1, param2=value2), func_name2(...)]\n"
+    "Examples:\n"
+    "CORRECT: [get_weather(location=\"Vancouver\"), calculate_route(start=\"Boston\", "
+    "end=\"New York\")] <- Only if get_weather and calculate_route are in function list\n"
+    "INCORRECT: get_weather(location=\"New York\")\n"
+    "INCORRECT: Let me check the weather: [get_weather(location=\"New York\")]\n"
+    "INCORRECT: [get_events(location=\"Singapore\")] <- If function not in list\n\n"
+    "2. RESPONSE RULES:\n"
+    "- For pure function requests matching a listed function: ONLY output the function call(s)\n"
+    "- For knowledge questions: ONLY output text\n"
+    "- For missing parameters: ONLY request the specific missing parameters\n"
+    "- For unavailable services (not in function list): output ONLY with internal knowledge or "
+    "\"I don't have access to [Unavailable service] information\". Do NOT execute a function "
+    "call.\n"
+    "- If the query asks for information beyond what a listed function provides: output ONLY "
+    "with internal knowledge about your limitations\n"
+    "- NEVER combine text and function calls in the same response\n"
+    "- NEVER suggest alternative functions when the requested service is unavailable\n"
+    "- NEVER create or invent new functions not listed below\n\n"
+    "3. STRICT BOUNDARIES:\n"
+    "- ONLY use functions from the list below - no exceptions\n"
+    "- NEVER use a function as an alternative to unavailable information\n"
+    "- NEVER call functions not present in the function list\n"
+    "- NEVER add explanatory text to function calls\n"
+    "- NEVER respond with empty brackets\n"
+    "- Use proper Python/JSON syntax for function calls\n"
+    "- Check the function list carefully before responding\n\n"
+    "4. TOOL RESPONSE HANDLING:\n"
+    "- When receiving tool responses: provide concise, natural language responses\n"
+    "- Don't repeat tool response verbatim\n"
+    "- Don't add supplementary information\n\n\n"
+    "Here is a list of functions in JSON format that you can invoke.\n\n"
+    '[\n    {\n        "name": "get_weather",\n        "description": "Weather in a city.",\n'
+    '        "parameters": {\n            "type": "object",\n            "properties": {\n'
+    '                "city": {\n                    "type": "string"\n                }\n'
+    '            },\n            "required": [\n                "city"\n            ]\n'
+    '        }\n    }\n]\n\n'
+    "You can answer general questions or invoke tools when necessary.\n"
+    "In addition to tool calls, you should also augment your responses by using the tool "
+    "outputs.<|eot|>")
+L4_TOOLS = L4_SYS + L4_TOOLS_SYSTEM + L4_USER + "Weather in Paris?<|eot|>"
 
 GOLDEN = {
     ("generate.jinja", "single"): "Hello!",
@@ -137,6 +211,18 @@ GOLDEN = {
     ("hunyuan.jinja", "multi"):
         "<|startoftext|>You are terse.<|extra_4|>Hi<|extra_0|>Hello.<|eos|>"
         "<|startoftext|>Bye<|extra_0|>",
+    # Llama 4 Instruct: Meta's Llama 4 format; pythonic calls; tool results in ipython + <|eom|>
+    ("llama-4-pythonic-tools.jinja", "single"):
+        "<|begin_of_text|>" + L4_USER + "Hello!<|eot|>" + L4_ASSISTANT,
+    ("llama-4-pythonic-tools.jinja", "system"):
+        L4_SYS + "You are terse.<|eot|>" + L4_USER + "Hi<|eot|>" + L4_ASSISTANT,
+    ("llama-4-pythonic-tools.jinja", "multi"):
+        L4_SYS + "You are terse.<|eot|>" + L4_USER + "Hi<|eot|>" + L4_ASSISTANT + "Hello.<|eot|>"
+        + L4_USER + "Bye<|eot|>" + L4_ASSISTANT,
+    ("llama-4-pythonic-tools.jinja", "tools"): L4_TOOLS + L4_ASSISTANT,
+    ("llama-4-pythonic-tools.jinja", "tool_result"):
+        L4_TOOLS + L4_ASSISTANT + '[get_weather(city="Paris")]<|eot|>'
+        + "<|header_start|>ipython<|header_end|>\n\n" + '{"temp": 21}<|eom|>' + L4_ASSISTANT,
     ("shennong.jinja", "single"): "User: Hello!\nAssistant:",
     ("shennong.jinja", "system"): "You are terse.\n\nUser: Hi\nAssistant:",
     ("shennong.jinja", "multi"):
@@ -204,6 +290,31 @@ def test_llama_tool_call_arguments_given_as_an_object():
         L3_ASSISTANT + '{"name": "get_weather", "parameters": {"city": "Paris"}}<|eot_id|>')
 
 
+def test_llama_4_system_text_comes_before_the_tool_instructions():
+    messages = [{"role": "system", "content": "You are terse."}, TOOL_TURNS[0]]
+    assert render("llama-4-pythonic-tools.jinja", messages, tools=[WEATHER]) == (
+        L4_SYS + "You are terse.\n\n" + L4_TOOLS_SYSTEM + L4_USER + "Weather in Paris?<|eot|>"
+        + L4_ASSISTANT)
+
+
+def test_llama_4_calls_are_python_literals():
+    """What llama4_pythonic reads back: strings quoted, True/False/None, numbers bare."""
+    turns = [TOOL_TURNS[0], {"role": "assistant", "content": "", "tool_calls": [
+        {"function": {"name": "f", "arguments": {"a": "x \"y\"", "b": True, "c": None, "d": 2.5}}},
+        {"function": {"name": "g", "arguments": {}}}]}]
+    rendered = render("llama-4-pythonic-tools.jinja", turns, add_generation_prompt=False)
+    assert rendered.endswith(
+        L4_ASSISTANT + '[f(a="x \\"y\\"", b=True, c=None, d=2.5), g()]<|eot|>')
+
+
+def test_llama_4_image_parts_are_image_tokens():
+    messages = [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}},
+        {"type": "text", "text": "Describe it."}]}]
+    assert render("llama-4-pythonic-tools.jinja", messages) == (
+        "<|begin_of_text|>" + L4_USER + "<|image|>Describe it.<|eot|>" + L4_ASSISTANT)
+
+
 def test_llama_2_refuses_turns_out_of_order():
     with pytest.raises(ValueError, match="alternate"):
         render("llama-2.jinja", [{"role": "assistant", "content": "Hi"}])
@@ -213,10 +324,11 @@ def test_transformers_renders_the_same():
     """vLLM renders through transformers: its environment must give the golden strings too."""
     from transformers.utils.chat_template_utils import render_jinja_template
 
-    for template in ("llama-3.1-json-tools.jinja", "chatml.jinja"):
+    for template in ("llama-3.1-json-tools.jinja", "llama-4-pythonic-tools.jinja", "chatml.jinja"):
         source = (families.TEMPLATES_DIR / template).read_text()
         messages, extra = CASES["tool_result" if "tools" in template else "multi"]
         rendered, _ = render_jinja_template(
-            conversations=[messages], chat_template=source, add_generation_prompt=True,
+            conversations=[as_vllm_passes(messages)], chat_template=source,
+            add_generation_prompt=True,
             **SPECIAL.get(template, {}), **extra)
         assert rendered[0] == render(template, messages, **extra)

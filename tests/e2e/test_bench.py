@@ -29,8 +29,8 @@ def test_bench_ci_suite_writes_a_report_from_a_real_server(demo_model: Path, tmp
         result = run["result"]
         assert result["completed"] == result["num_prompts"] >= 4 and result["failed"] == 0
         assert result["output_throughput"] > 0 and result["p99_ttft_ms"] > 0
-        raw = json.loads((tmp_path / "raw" / f"run-defaults__{run['dataset']}__c2.json")
-                         .read_text())
+        name = f"run-defaults__{run['dataset']}__c2__r{run['repeat']}.json"
+        raw = json.loads((tmp_path / "raw" / name).read_text())
         assert raw["output_throughput"] == result["output_throughput"]
     shared = next(run for run in results["runs"] if run["dataset"] == "shared-prefix")
     # The turns resend the shared system prompt: run's default prefix caching must hit.

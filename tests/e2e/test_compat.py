@@ -97,6 +97,14 @@ def post(server: Server, path: str, body) -> tuple[int, str, str]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = urllib.request.Request(f"{server.base}{path}", data=data, method="POST",
                                      headers={"Content-Type": "application/json"})
+    return fetch(request)
+
+
+def get(server: Server, path: str) -> tuple[int, str, str]:
+    return fetch(urllib.request.Request(f"{server.base}{path}"))
+
+
+def fetch(request: urllib.request.Request) -> tuple[int, str, str]:
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.headers["content-type"], response.read().decode()
@@ -108,12 +116,12 @@ TRITON_PARAMS = json.dumps({"temperature": 0, "max_tokens": 12})
 
 
 def test_triton_generate(server):
-    status, _, body = post(server, "/v2/models/vllm_model/generate",
+    status, _, body = post(server, "/v2/models/demo/generate",
                            {"prompt": "Hello", "stream": False,
                             "sampling_parameters": TRITON_PARAMS})
     assert status == 200, body
     data = json.loads(body)
-    assert data["model_name"] == "vllm_model" and data["model_version"] == "1"
+    assert data["model_name"] == "demo" and data["model_version"] == "1"
     # The prompt went through the chat template as a user turn: same text as a chat request.
     chat = server.client().chat.completions.create(
         model="demo", messages=[{"role": "user", "content": "Hello"}], max_tokens=12,
@@ -123,15 +131,15 @@ def test_triton_generate(server):
 
 
 def test_triton_generate_stream(server):
-    status, content_type, body = post(server, "/v2/models/vllm_model/generate_stream",
+    status, content_type, body = post(server, "/v2/models/demo/generate_stream",
                                       {"prompt": "Hello", "sampling_parameters": TRITON_PARAMS})
     assert status == 200, body
     assert content_type.startswith("text/event-stream")
     events = [json.loads(line[len("data: "):]) for line in body.split("\n")
               if line.startswith("data: ")]
     assert len(events) >= 2
-    assert all(e["model_name"] == "vllm_model" and e["model_version"] == "1" for e in events)
-    _, _, whole = post(server, "/v2/models/vllm_model/generate",
+    assert all(e["model_name"] == "demo" and e["model_version"] == "1" for e in events)
+    _, _, whole = post(server, "/v2/models/demo/generate",
                        {"prompt": "Hello", "sampling_parameters": TRITON_PARAMS})
     assert "".join(e["response"] for e in events) == json.loads(whole)["response"]
 
@@ -144,6 +152,65 @@ def test_triton_generate_stream(server):
 ])
 @pytest.mark.parametrize("kind", ["generate", "generate_stream"])
 def test_triton_bad_input_is_400(server, kind, body, fragment):
-    status, _, text = post(server, f"/v2/models/vllm_model/{kind}", body)
+    status, _, text = post(server, f"/v2/models/demo/{kind}", body)
     assert status == 400, text
     assert fragment in json.loads(text)["error"]
+
+
+STOCK_PARAMS = {"temperature": 0, "max_tokens": 12}
+
+
+def completion(server: Server, prompt: str) -> str:
+    reply = server.client().completions.create(model="demo", prompt=prompt, **STOCK_PARAMS)
+    return reply.choices[0].text
+
+
+def test_triton_stock_shape_echoes_the_prompt(server):
+    # The stock Triton vLLM backend: raw prompt (no chat template), prompt echoed by default.
+    status, _, body = post(server, "/v2/models/demo/generate",
+                           {"text_input": "Hello", "parameters": STOCK_PARAMS})
+    assert status == 200, body
+    data = json.loads(body)
+    assert set(data) == {"model_name", "model_version", "text_output"}
+    generated = completion(server, "Hello")
+    assert generated and data["text_output"] == "Hello" + generated
+
+
+def test_triton_stock_shape_exclude_input_in_output(server):
+    status, _, body = post(server, "/v2/models/demo/generate",
+                           {"text_input": "Hello", "exclude_input_in_output": True,
+                            "parameters": STOCK_PARAMS})
+    assert status == 200, body
+    assert json.loads(body)["text_output"] == completion(server, "Hello")
+
+
+def test_triton_stock_shape_stream_has_no_echo(server):
+    status, content_type, body = post(server, "/v2/models/demo/generate_stream",
+                                      {"text_input": "Hello", "parameters": STOCK_PARAMS})
+    assert status == 200, body
+    assert content_type.startswith("text/event-stream")
+    events = [json.loads(line[len("data: "):]) for line in body.split("\n")
+              if line.startswith("data: ")]
+    assert len(events) >= 2 and all(set(e) == {"model_name", "model_version", "text_output"}
+                                    for e in events)
+    assert "".join(e["text_output"] for e in events) == completion(server, "Hello")
+
+
+@pytest.mark.parametrize("path", ["/v2/health/ready", "/v2/health/live",
+                                  "/v2/models/demo/ready", "/v2/models/demo/versions/1/ready"])
+def test_triton_probes_ready(server, path):
+    assert get(server, path)[0::2] == (200, "")
+
+
+def test_triton_probe_unknown_model_is_not_ready(server):
+    assert get(server, "/v2/models/nope/ready")[0::2] == (400, "")
+
+
+@pytest.mark.parametrize("kind, body", [
+    ("generate", {"text_input": "Hi", "parameters": STOCK_PARAMS}),
+    ("generate_stream", {"prompt": "Hi", "sampling_parameters": TRITON_PARAMS}),
+])
+def test_triton_unknown_model_is_refused(server, kind, body):
+    status, _, text = post(server, f"/v2/models/vllm_model/{kind}", body)
+    assert status == 404, text
+    assert json.loads(text) == {"error": "Request for unknown model: 'vllm_model' is not found"}

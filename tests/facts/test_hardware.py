@@ -2,6 +2,7 @@
 the nvidia-smi fallback, --assume-gpus specs, and what a dry run shows of them."""
 
 import json
+import os
 from types import SimpleNamespace
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from entrypoint.catalogs import gpus
 from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
-from entrypoint.facts.hardware import parse_nvidia_smi, probe, visible
+from entrypoint.facts.hardware import on_path, parse_nvidia_smi, probe, visible
 from tests.conftest import run_cli
 
 GIB = 2**30
@@ -257,3 +258,17 @@ def test_no_pin_where_cuda_already_sees_the_right_gpus(llama_dir, environ):
     inventory = probe(environ, nvml=FakeNvml(FOUR_H100), smi=no_smi)
     plan, _ = make_plan([str(llama_dir)], environ, inventory=inventory)
     assert "CUDA_VISIBLE_DEVICES" not in plan.env
+
+
+def test_nvidia_smi_is_found_on_path_like_shutil_which(tmp_path, monkeypatch):
+    (tmp_path / "dir" / "nvidia-smi").mkdir(parents=True)  # a folder of that name: skipped
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "nvidia-smi").write_text("")  # not executable: skipped
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "nvidia-smi").write_text("#!/bin/sh\n")
+    (tmp_path / "bin" / "nvidia-smi").chmod(0o755)
+    monkeypatch.setenv("PATH", os.pathsep.join(
+        str(tmp_path / d) for d in ("missing", "dir", "plain", "bin")))
+    assert on_path("nvidia-smi") == str(tmp_path / "bin" / "nvidia-smi")
+    monkeypatch.setenv("PATH", "")
+    assert on_path("nvidia-smi") is None

@@ -10,7 +10,7 @@ from entrypoint import cli
 from entrypoint.errors import UserError
 from entrypoint.facts.hardware import NO_GPU
 from entrypoint.rules import quantization
-from entrypoint.serve import old_clients
+from entrypoint.serve import old_clients, triton_generate
 from entrypoint.settings import vllm_options
 from tests.conftest import LLAMA_8B, write_model_dir
 from tests.launch.test_compat_launch import A100, L20, OPTIONS_033, T4, V100, value_of
@@ -171,7 +171,7 @@ def test_current_structured_outputs_win():
 
 
 def test_triton_request_as_chat():
-    chat = old_clients.triton_to_chat(
+    chat = triton_generate.triton_to_chat(
         {"prompt": "Hi", "sampling_parameters": '{"temperature": 0, "max_tokens": 5, '
                                                 '"exclude_input_in_output": true}'}, False)
     assert chat == {"temperature": 0, "max_tokens": 5, "stream": False,
@@ -185,5 +185,5 @@ def test_triton_request_as_chat():
     ([1], "JSON object"),
 ])
 def test_triton_bad_requests(body, fragment):
-    with pytest.raises(old_clients.BadRequest, match=fragment):
-        old_clients.triton_to_chat(body, False)
+    with pytest.raises(triton_generate.BadRequest, match=fragment):
+        triton_generate.triton_to_chat(body, False)

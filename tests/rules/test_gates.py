@@ -91,18 +91,27 @@ def test_fp8_below_8_9_is_weight_only(dirs, gpus, capability):
 
 
 @pytest.mark.parametrize("method", ["fp8", "ifq"])
-def test_8bit_online_refused_on_v100_variant(dirs, method):
-    """Current vLLM quantizes 8-bit weights in flight through FP8 Marlin only (7.5 and newer)."""
+def test_8bit_online_refused_on_v100_variant_names_what_runs_there(dirs, method):
+    """Current vLLM quantizes 8-bit weights in flight through FP8 Marlin only (7.5 and newer);
+    bitsandbytes (vLLM's get_min_capability 70) is what a V100 has."""
     text = refusal(dirs["Llama-3.2-3B-Instruct"], "1xV100", env={
         "RUN_IMAGE_VARIANT": "v100", "QUANTIZATION": method})
     assert text == (f"QUANTIZATION={method} needs compute capability 7.5 or newer, but V100-32GB "
-                    "has 7.0; unset it.")
+                    "has 7.0; use ifq_nf4 or bitsandbytes instead, or unset it.")
 
 
-def test_nf4_needs_ampere(dirs):
-    text = refusal(dirs["Qwen2.5-7B-Instruct"], "1xT4", ["-q", "ifq_nf4"])
-    assert text.startswith("-q=ifq_nf4 needs compute capability 8.0 or newer, but T4 has 7.5; "
-                           "use fp8 or ifq instead")
+@pytest.mark.parametrize("gpus", ["1xT4", "1xV100"])
+def test_nf4_runs_where_bitsandbytes_runs(dirs, gpus):
+    made = plan(dirs["Qwen2.5-7B-Instruct"], gpus, ["-q", "ifq_nf4"],
+                env={"RUN_IMAGE_VARIANT": "v100"} if "V100" in gpus else None)
+    assert made.settings["quantization"].value == "bitsandbytes"
+    assert made.facts["gate: quantization"].startswith("pass: ifq_nf4")
+
+
+def test_refusal_suggests_the_names_this_gpu_runs(dirs):
+    text = refusal(dirs["Qwen2.5-7B-Instruct"], "1xT4", ["-q", "mxfp4"])
+    assert text.endswith("needs compute capability 8.0 or newer, but T4 has 7.5; use fp8 or ifq "
+                         "or ifq_nf4 or bitsandbytes instead, or unset it.")
 
 
 def test_fp8_per_channel_needs_fp8_hardware(dirs):

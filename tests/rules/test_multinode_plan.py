@@ -130,7 +130,7 @@ def clean_environ() -> dict:
 
     from tests.conftest import ENV_KNOBS
 
-    drop = ENV_KNOBS | CONVENTION_VARIABLES | {"PP", "DISTRIBUTED_BACKEND", "MULTINODE_TIMEOUT"}
+    drop = ENV_KNOBS | CONVENTION_VARIABLES
     return {k: v for k, v in os.environ.items() if k not in drop}
 
 
