@@ -24,15 +24,7 @@ from entrypoint.catalogs.families import TEMPLATES_DIR
 from tests import tool_call_model as base
 
 TOOL_PROMPT = base.TOOL_PROMPT
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather in a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                       "required": ["city"]},
-    },
-}
+WEATHER_TOOL = base.WEATHER_TOOL
 LLAMA_DATE = "26 Jul 2024"  # rendered prompts must not depend on today's date
 THINKING = "The user wants the weather."
 VERSION = "v1"  # bump when the specs below change, so cached builds are not reused

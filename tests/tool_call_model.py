@@ -26,6 +26,16 @@ from pathlib import Path
 from entrypoint.devtools.demo_model import TOKENIZER_CONFIG
 
 TOOL_PROMPT = "What is the weather in Paris?"
+# The one tool the tiny models learn to call, as clients send it.
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"]},
+    },
+}
 TOOL_CALL = {"name": "get_weather", "arguments": {"city": "Paris"}}
 STOP_PROMPT = "What is the capital of France?"
 STOP_ANSWER = "Paris"

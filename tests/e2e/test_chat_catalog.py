@@ -17,19 +17,16 @@ import pytest
 
 from entrypoint.catalogs.families import TEMPLATES_DIR
 from tests.conftest import CACHE, Server
-from tests.tool_call_model import AFTER_STOP, STOP_ANSWER, STOP_PROMPT, TOOL_PROMPT, VERSION
+from tests.tool_call_model import (
+    AFTER_STOP,
+    STOP_ANSWER,
+    STOP_PROMPT,
+    TOOL_PROMPT,
+    VERSION,
+    WEATHER_TOOL,
+)
 
 pytestmark = pytest.mark.e2e
-
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather in a city.",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                       "required": ["city"]},
-    },
-}
 
 
 @pytest.fixture(scope="session")
