@@ -39,7 +39,7 @@ def get(url: str, key: str | None = None) -> tuple[int, bytes]:
 def keyed(demo_model: Path, tmp_path_factory) -> Server:
     log = tmp_path_factory.mktemp("page") / "server.log"
     started = Server([str(demo_model), "--served-model-name", "demo", "--enforce-eager"],
-                     {"API_KEY": KEY, "MAX_MODEL_LEN": "1024"}, log)
+                     {"API_KEY": KEY, "MAX_MODEL_LEN": "2048"}, log)
     yield started
     started.stop()
 
@@ -97,7 +97,7 @@ def test_plan_table_and_plots_render(keyed, page):
     rows = {row.split("\t")[0]: row.split("\t") for row in
             page.locator("#settings tbody tr").all_inner_texts()}
     assert rows["ui"][1:3] == ["true", "default"]
-    assert rows["max_model_len"][1:3] == ["1024", "env"]
+    assert rows["max_model_len"][1:3] == ["2048", "env"]
     assert rows["api_key"][1] == "***"
     assert KEY not in page.content()
     page.wait_for_function("Number(document.querySelector('#plot-requests').dataset.points) >= 4")
@@ -113,6 +113,15 @@ def chat(page, text: str, max_tokens: int) -> None:
     page.fill("#max-tokens", str(max_tokens))
     page.fill("#prompt", text)
     page.click("#send")
+
+
+def chat_status(page, *wanted: str) -> str:
+    """Waits until the chat has ended one way or another; a server error fails with its text."""
+    page.wait_for_function("!['', 'streaming…'].includes("
+                           "document.querySelector('#chat-status').textContent)")
+    status = page.inner_text("#chat-status")
+    assert status in wanted, status
+    return status
 
 
 def never_end_early(page) -> None:
@@ -137,15 +146,18 @@ def test_chat_streams_and_stops(keyed, page):
         if (last && last.classList.contains('streaming'))
             window.__seen.add(last.querySelector('.text').textContent.length); })
         .observe(document.querySelector('#messages'), {childList: true, subtree: true}); }""")
-    chat(page, "Say hello.", 300)
-    page.wait_for_function("document.querySelector('#chat-status').textContent === 'done'")
+    chat(page, "Say hello.", 24)
+    chat_status(page, "done")
     assert page.locator(".msg-assistant .text").last.text_content()
     assert page.evaluate("[...window.__seen].filter((n) => n > 0).length") >= 2
     tokens = page.inner_text("#plot-tokens .plot-value")
-    # The demo model streams ~600 tokens/s: Stop goes in while the reply is still coming.
-    chat(page, "Write a long story.", 1000)
+    # The history stays small so 1800 more tokens fit the 2048 context: with `ignore_eos` the
+    # reply streams for seconds, and Stop goes in as soon as its first words are on the page.
+    chat(page, "Write a long story.", 1800)
+    page.wait_for_function("document.querySelector('.msg-assistant:last-child .text')"
+                           ".textContent.length > 0")
     page.click("#stop")
-    page.wait_for_function("document.querySelector('#chat-status').textContent === 'stopped'")
+    chat_status(page, "stopped")
     stopped = page.locator(".msg-assistant .text").last.text_content()
     page.wait_for_timeout(600)
     assert page.locator(".msg-assistant .text").last.text_content() == stopped
@@ -163,7 +175,7 @@ def test_model_output_is_shown_as_text(keyed, page):
         status=200, body=body, headers={"content-type": "text/event-stream"}))
     unlock(page, keyed.base)
     chat(page, "Reply with HTML.", 16)
-    page.wait_for_function("document.querySelector('#chat-status').textContent === 'done'")
+    chat_status(page, "done")
     assert page.locator(".msg-assistant .text").last.text_content() == HOSTILE
     assert page.locator("#messages img, #messages script").count() == 0
     page.wait_for_timeout(200)
@@ -175,7 +187,7 @@ def test_screenshot(keyed, page):
     """`make screenshot`: the page after one short chat, with a minute of live figures."""
     unlock(page, keyed.base)
     chat(page, "Hello! Who are you?", 48)
-    page.wait_for_function("document.querySelector('#chat-status').textContent === 'done'")
+    chat_status(page, "done")
     page.wait_for_function("Number(document.querySelector('#plot-tokens').dataset.points) >= 12")
     page.screenshot(path=os.environ["PAGE_SCREENSHOT"], full_page=True)
 
