@@ -56,17 +56,28 @@ def shared_prefix(conversations: int, turns: int, system_words: int, turn_words:
     return rows
 
 
+def rag_prompt(index: int, passage: str, begun: int) -> str:
+    """The rag format: a passage, "quote it", and the answer's first BEGUN characters."""
+    return (f"Context document {index}:\n{passage}\n\n"
+            "Question: quote the context document above word for word, then stop.\n"
+            f"Answer: {passage[:begun]}")
+
+
+def word_cut(passage: str, share: float) -> int:
+    """Where an answer begun with SHARE of the passage's characters stops: at the next word
+    boundary, as a reply streamed so far ends on a whole token."""
+    space = passage.find(" ", int(len(passage) * share))
+    return len(passage) if space < 0 else space
+
+
 def rag(documents: int, passage_words: int, seed: int = 1) -> list[dict]:
     """A passage and a request to quote it back: the answer's n-grams all occur in the prompt."""
     rng = random.Random(seed)
     rows = []
     for index in range(documents):
         passage = paragraph(rng, passage_words)
-        rows.append({"prompt": (
-            f"Context document {index}:\n{passage}\n\n"
-            "Question: quote the context document above word for word, then stop.\n"
-            f"Answer: {passage[: len(passage) // 4]}"  # the answer has begun, as in a long reply
-        )})
+        # the answer has begun, as in a long reply
+        rows.append({"prompt": rag_prompt(index, passage, word_cut(passage, 0.25))})
     return rows
 
 

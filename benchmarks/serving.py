@@ -21,7 +21,8 @@ def dataset_args(name: str, spec: dict, data_dir: Path) -> list[str]:
         return list(spec["bench_args"])
     path = datasets.generate(name, data_dir, **spec["generate"])
     return ["--dataset-name", "custom", "--dataset-path", str(path), "--disable-shuffle",
-            "--skip-chat-template", "--custom-output-len", str(spec["output_len"])]
+            "--skip-chat-template", "--custom-output-len", str(spec["output_len"]),
+            *spec.get("bench_args", [])]  # e.g. --temperature 0 where outputs are compared
 
 
 def drive(base: str, model: str, tokenizer: str, concurrency: int, prompts: int,
