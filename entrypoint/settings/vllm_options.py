@@ -186,7 +186,21 @@ def _kinds_from_parser(parser) -> dict[str, str]:
     return kinds
 
 
+def _pin_platform_when_no_device() -> None:
+    """An image build sees no GPU (`docker build` never does), and vLLM's parser asks the
+    platform for its device while filling defaults ("Failed to infer device type"). The flags
+    do not depend on the device, so with none detected the table is read as for CUDA, the
+    platform the GPU images are built for."""
+    import vllm.platforms as platforms
+
+    if platforms.resolve_current_platform_cls_qualname().endswith("UnspecifiedPlatform"):
+        from vllm.platforms.cuda import CudaPlatform
+
+        platforms._current_platform = CudaPlatform()
+
+
 def _serve_parser():
+    _pin_platform_when_no_device()
     try:
         from vllm.utils.argparse_utils import FlexibleArgumentParser
     except ImportError:  # vLLM before 0.11 kept it in vllm.utils
