@@ -188,15 +188,19 @@ def _kinds_from_parser(parser) -> dict[str, str]:
 
 def _pin_platform_when_no_device() -> None:
     """An image build sees no GPU (`docker build` never does), and vLLM's parser asks the
-    platform for its device while filling defaults ("Failed to infer device type"). The flags
-    do not depend on the device, so with none detected the table is read as for CUDA, the
-    platform the GPU images are built for."""
+    platform for its device while filling defaults ("Failed to infer device type"). Its CUDA
+    platform cannot be imported there either (its kernels link libcuda, which the driver brings).
+    The flags do not depend on the device, so with none detected the parser is built on a bare
+    platform that says CUDA, the target of the GPU images."""
     import vllm.platforms as platforms
+    from vllm.platforms.interface import Platform, PlatformEnum
+
+    class BuildTimeCuda(Platform):
+        _enum = PlatformEnum.CUDA
+        device_name = device_type = "cuda"
 
     if platforms.resolve_current_platform_cls_qualname().endswith("UnspecifiedPlatform"):
-        from vllm.platforms.cuda import CudaPlatform
-
-        platforms._current_platform = CudaPlatform()
+        platforms._current_platform = BuildTimeCuda()
 
 
 def _serve_parser():
