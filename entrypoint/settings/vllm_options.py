@@ -42,12 +42,15 @@ class VllmOptions:
         dashed = "--" + option[2:].replace("_", "-")
         if dashed in self.kinds:
             return dashed
-        # vLLM >= 0.33 accepts --disable-x for --enable-x (and the reverse); older ones only
-        # know --no-enable-x, so translate to the spelling this version has.
+        # vLLM 0.33 accepts --disable-x for --enable-x (and the reverse) and --no-enable-x;
+        # older ones only know --no-enable-x, 0.34 drops it: use the spelling this one has.
         for prefix, other in (("--disable-", "--enable-"), ("--enable-", "--disable-")):
             negated = "--no-" + other[2:] + dashed[len(prefix):]
             if dashed.startswith(prefix) and self.kinds.get(negated) == "bool-":
                 return negated
+            flipped = other + dashed[len("--no-") + len(prefix) - 2:]
+            if dashed.startswith("--no-" + prefix[2:]) and self.kinds.get(flipped) == "bool-":
+                return flipped
         return None
 
     def kind(self, option: str) -> str | None:
@@ -64,8 +67,11 @@ class VllmOptions:
             return None
         if self.kinds[found] == "bool-":
             return found
-        candidate = "--no-" + found[2:]
-        return candidate if self.kinds.get(candidate) == "bool-" else None
+        candidates = ["--no-" + found[2:]]
+        for prefix, other in (("--enable-", "--disable-"), ("--disable-", "--enable-")):
+            if found.startswith(prefix):  # vLLM 0.34 pairs --enable-x with --disable-x only
+                candidates.append(other + found[len(prefix):])
+        return next((c for c in candidates if self.kinds.get(c) == "bool-"), None)
 
 
 def _dist_info_version(dist: str) -> str | None:
