@@ -6,10 +6,10 @@ resolve yet), read from its own code inside the GPU image built for the current 
 
 The release's wheel is installed without dependencies into .cache/vllm-VERSION-site and put
 first on the image's Python path, so its `vllm serve` parser is built on the image's torch and
-libraries; its model registry is read as source text (entrypoint/devtools/architecture_table.py).
-Both tables go to .cache/ (they ship only after a real bump), then the flag drift against the
-current pin's table is printed. A parser that needs a dependency the image lacks fails here,
-with that import named.
+libraries and read by this checkout's table reader; its model registry is read as source text
+(entrypoint/devtools/architecture_table.py). Both tables go to .cache/ (they ship only after a
+real bump), then the flag drift against the current pin's table is printed. A parser that
+needs a dependency the image lacks fails here, with that import named.
 """
 
 from __future__ import annotations
@@ -43,9 +43,12 @@ def wheel_site(version: str) -> Path:
 
 def flag_table_inside(image: str, site: Path) -> tuple[int, str]:
     with tempfile.TemporaryFile("w+") as out:
+        # The checkout's table reader over the image's copy: the preview reads what this
+        # checkout would ship.
+        volumes = [f"{site}:/opt/preview:ro", f"{ROOT / 'entrypoint'}:/opt/llm-serve/entrypoint:ro"]
         container = image_run.start(image, ["-m", "entrypoint.settings.vllm_options"],
-                                    ["PYTHONPATH=/opt/preview"], [f"{site}:/opt/preview:ro"],
-                                    stdout=out, entrypoint=["python"])
+                                    ["PYTHONPATH=/opt/preview"], volumes, stdout=out,
+                                    entrypoint=["python"])
         try:
             code = container.process.wait(timeout=600)
         finally:

@@ -42,15 +42,12 @@ class VllmOptions:
         dashed = "--" + option[2:].replace("_", "-")
         if dashed in self.kinds:
             return dashed
-        # vLLM 0.33 accepts --disable-x for --enable-x (and the reverse) and --no-enable-x;
-        # older ones only know --no-enable-x, 0.34 drops it: use the spelling this one has.
+        # vLLM >= 0.33 accepts --disable-x for --enable-x (and the reverse); older ones only
+        # know --no-enable-x, so translate to the spelling this version has.
         for prefix, other in (("--disable-", "--enable-"), ("--enable-", "--disable-")):
             negated = "--no-" + other[2:] + dashed[len(prefix):]
             if dashed.startswith(prefix) and self.kinds.get(negated) == "bool-":
                 return negated
-            flipped = other + dashed[len("--no-") + len(prefix) - 2:]
-            if dashed.startswith("--no-" + prefix[2:]) and self.kinds.get(flipped) == "bool-":
-                return flipped
         return None
 
     def kind(self, option: str) -> str | None:
@@ -67,11 +64,8 @@ class VllmOptions:
             return None
         if self.kinds[found] == "bool-":
             return found
-        candidates = ["--no-" + found[2:]]
-        for prefix, other in (("--enable-", "--disable-"), ("--disable-", "--enable-")):
-            if found.startswith(prefix):  # vLLM 0.34 pairs --enable-x with --disable-x only
-                candidates.append(other + found[len(prefix):])
-        return next((c for c in candidates if self.kinds.get(c) == "bool-"), None)
+        candidate = "--no-" + found[2:]
+        return candidate if self.kinds.get(candidate) == "bool-" else None
 
 
 def _dist_info_version(dist: str) -> str | None:
@@ -170,43 +164,45 @@ def generate_and_cache(version: str) -> dict[str, str] | None:
 def _kinds_from_parser(parser) -> dict[str, str]:
     import argparse
 
-    kinds: dict[str, str] = {}
-    for action in parser._actions:
-        if isinstance(action, argparse._HelpAction):
-            continue
-        for option in action.option_strings:
-            if isinstance(action, argparse.BooleanOptionalAction):
-                namespace = argparse.Namespace()
-                action(parser, namespace, None, option)
-                kinds[option] = "bool+" if getattr(namespace, action.dest) else "bool-"
-            elif action.nargs == 0:
-                kinds[option] = "switch"
-            elif isinstance(action, argparse._AppendAction):
-                kinds[option] = "append"
-            elif action.nargs in ("+", "*"):
-                kinds[option] = "multi"
-            elif action.nargs == "?":
-                kinds[option] = "optional"
-            else:
-                kinds[option] = "value"
-    return kinds
+    # Every spelling the parser accepts, those hidden from help included: vLLM >= 0.33 keeps
+    # --no-enable-x registered but drops it from the action's own option_strings.
+    return {option: _kind(parser, action, option)
+            for option, action in parser._option_string_actions.items()
+            if not isinstance(action, argparse._HelpAction)}
+
+
+def _kind(parser, action, option: str) -> str:
+    import argparse
+
+    if isinstance(action, argparse.BooleanOptionalAction):
+        namespace = argparse.Namespace()
+        action(parser, namespace, None, option)
+        return "bool+" if getattr(namespace, action.dest) else "bool-"
+    if action.nargs == 0:
+        return "switch"
+    if isinstance(action, argparse._AppendAction):
+        return "append"
+    if action.nargs in ("+", "*"):
+        return "multi"
+    return "optional" if action.nargs == "?" else "value"
 
 
 def _pin_platform_when_no_device() -> None:
     """An image build sees no GPU (`docker build` never does), and vLLM's parser asks the
     platform for its device while filling defaults ("Failed to infer device type"). Its CUDA
-    platform cannot be imported there either (its kernels link libcuda, which the driver brings).
-    The flags do not depend on the device, so with none detected the parser is built on a bare
-    platform that says CUDA, the target of the GPU images."""
+    platform cannot be used there: its kernels link libcuda, which the driver brings, and some
+    vLLM modules call them on import when the platform says CUDA (0.19). The flags do not depend
+    on the device, so with none detected the parser is built on a bare platform that names the
+    CUDA device and claims no CUDA kernels."""
     import vllm.platforms as platforms
     from vllm.platforms.interface import Platform, PlatformEnum
 
-    class BuildTimeCuda(Platform):
-        _enum = PlatformEnum.CUDA
+    class BuildTime(Platform):
+        _enum = PlatformEnum.UNSPECIFIED
         device_name = device_type = "cuda"
 
     if platforms.resolve_current_platform_cls_qualname().endswith("UnspecifiedPlatform"):
-        platforms._current_platform = BuildTimeCuda()
+        platforms._current_platform = BuildTime()
 
 
 def _serve_parser():

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
-
-import pytest
 
 from entrypoint.settings import vllm_options
 
@@ -33,33 +30,3 @@ def test_the_flag_table_is_read_without_a_device():
     shipped = vllm_options._read(vllm_options._table_path(vllm_options.DATA_DIR, installed[1]))
     assert read["kinds"] == shipped
 
-
-# vLLM 0.34.0's own table, read by scripts/preview_vllm.py on the 0.33 image (its pins do not
-# resolve yet): it drops every --no-enable-x and --no-disable-x spelling.
-PREVIEW_034 = Path(__file__).resolve().parent.parent / "data" / "vllm-options-0.34.0.preview.json"
-
-
-@pytest.mark.parametrize(("given", "on_033", "on_034"), [
-    ("--no-enable-prefix-caching", "--no-enable-prefix-caching", "--disable-prefix-caching"),
-    ("--disable-prefix-caching", "--disable-prefix-caching", "--disable-prefix-caching"),
-    ("--no-disable-custom-all-reduce", "--no-disable-custom-all-reduce",
-     "--enable-custom-all-reduce"),
-    ("--no-enforce-eager", "--no-enforce-eager", "--no-enforce-eager"),
-])
-def test_negated_spellings_follow_the_version(given, on_033, on_034):
-    assert table("0.33.0").canonical(given) == on_033
-    assert table("0.34.0").canonical(given) == on_034
-
-
-def test_turning_an_enable_flag_off_on_each_version():
-    assert table("0.33.0").negation("--enable-prefix-caching") == "--no-enable-prefix-caching"
-    assert table("0.34.0").negation("--enable-prefix-caching") == "--disable-prefix-caching"
-    assert table("0.34.0").negation("--enable-auto-tool-choice") == "--disable-auto-tool-choice"
-    assert table("0.34.0").negation("--disable-custom-all-reduce") == "--enable-custom-all-reduce"
-    assert table("0.34.0").negation("--enforce-eager") == "--no-enforce-eager"
-
-
-def table(version: str) -> vllm_options.VllmOptions:
-    path = (PREVIEW_034 if version == "0.34.0"
-            else vllm_options._table_path(vllm_options.DATA_DIR, version))
-    return vllm_options.VllmOptions(version, "test", vllm_options._read(path))
