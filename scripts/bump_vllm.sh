@@ -10,6 +10,10 @@
 # 4. copies the table to entrypoint/catalogs/data/vllm-options-VERSION.json and prints the drift
 #    against the previous pin's table (scripts/options_drift.py): removed flags (each needs a
 #    legacy_flags.json row), likely renames, new flags. Review, add rows, commit.
+#
+# When the release does not resolve yet (a dependency it pins is not published), the pins stay
+# and, if the current GPU image is built (make image-here VARIANT=cuda), the drift is previewed:
+# scripts/preview_vllm.py reads the release's own parser on top of that image.
 set -eu
 NEW=${1:?usage: scripts/bump_vllm.sh VERSION}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,6 +30,10 @@ if ! PYTHON=$PY PIP_EXTRA="--dry-run --ignore-installed --only-binary=:all: --py
   cp "$HERE/.cache/constraints.before-bump.txt" "$HERE/image/constraints.txt"
   echo "bump_vllm.sh: vllm==$NEW does not resolve with image/constraints*.txt (pip says which" \
     "requirement above); pins left at $OLD." >&2
+  if "$HERE/scripts/podman.sh" image exists localhost/llm-serve:cuda 2> /dev/null; then
+    say "previewing $NEW's flags on the built $OLD image (scripts/preview_vllm.py)"
+    "$PY" "$HERE/scripts/preview_vllm.py" "$NEW" localhost/llm-serve:cuda || true
+  fi
   exit 1
 fi
 

@@ -2,7 +2,8 @@
 """What a built image holds, run inside it (scripts/image_run.py, no daemon): its size, the
 vLLM, torch and CUDA versions in it, and `run --dry-run --json --assume-gpus G` for each G, with
 every emitted flag parsed by that image's own vLLM argument parser. Prints Markdown for
-docs/images.md.   scripts/image_record.py IMAGE MODEL_DIR [GPUS...]  (root)
+docs/images.md; a refusal is recorded as the image says it, and the exit status is 1 only when
+the image's parser rejects a flag.   scripts/image_record.py IMAGE MODEL_DIR [GPUS...]  (root)
 """
 
 from __future__ import annotations
@@ -60,9 +61,14 @@ def inside(image: str, model: Path, args: list[str], entrypoint: list[str] | Non
 
 
 def last_json(text: str) -> dict:
-    for line in reversed(text.strip().splitlines()):
-        if line.startswith("{"):
-            return json.loads(line)
+    """The last JSON object in the output, one line or indented over several."""
+    lines = text.splitlines(keepends=True)
+    for index in reversed(range(len(lines))):
+        if lines[index].startswith("{"):
+            try:
+                return json.JSONDecoder().raw_decode("".join(lines[index:]))[0]
+            except ValueError:
+                continue
     raise SystemExit(f"no JSON in:\n{text[-3000:]}")
 
 
@@ -81,9 +87,8 @@ def main() -> int:
         code, text = inside(image, Path(model), ["--dry-run", "--json", "--assume-gpus", gpu])
         plan = last_json(text)
         print(f"\n`run --dry-run --json --assume-gpus {gpu}` (exit {code}):\n")
-        if "argv" not in plan:
+        if "argv" not in plan:  # a refusal (this image is not for that GPU): recorded as said
             print(f"```\n{json.dumps(plan)}\n```")
-            status = 1
             continue
         print(f"```\n{json.dumps(plan['argv'])}\n```")
         parsed, out = inside(image, Path(model), ["-c", PARSE, json.dumps(plan["argv"])],

@@ -49,7 +49,7 @@ def lookahead(ctx: Context) -> None:
               f"({own.reason})")
     flag = PassFlag("--speculative-config", (json.dumps(config, separators=(",", ":")),))
     ctx.extra_flags.append((flag, Decision(config, own.source, reason)))
-    if ctx.argv.passes("--no-enable-chunked-prefill"):
+    if ctx.argv.passes("--no-enable-chunked-prefill", "--disable-chunked-prefill"):
         ctx.warnings.append(
             "Lookahead with chunked prefill off: the replaced image required that, current vLLM "
             "runs speculative decoding with chunked prefill on as well; off, it raises "

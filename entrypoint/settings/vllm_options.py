@@ -164,29 +164,49 @@ def generate_and_cache(version: str) -> dict[str, str] | None:
 def _kinds_from_parser(parser) -> dict[str, str]:
     import argparse
 
-    kinds: dict[str, str] = {}
-    for action in parser._actions:
-        if isinstance(action, argparse._HelpAction):
-            continue
-        for option in action.option_strings:
-            if isinstance(action, argparse.BooleanOptionalAction):
-                namespace = argparse.Namespace()
-                action(parser, namespace, None, option)
-                kinds[option] = "bool+" if getattr(namespace, action.dest) else "bool-"
-            elif action.nargs == 0:
-                kinds[option] = "switch"
-            elif isinstance(action, argparse._AppendAction):
-                kinds[option] = "append"
-            elif action.nargs in ("+", "*"):
-                kinds[option] = "multi"
-            elif action.nargs == "?":
-                kinds[option] = "optional"
-            else:
-                kinds[option] = "value"
-    return kinds
+    # Every spelling the parser accepts, those hidden from help included: vLLM >= 0.33 keeps
+    # --no-enable-x registered but drops it from the action's own option_strings.
+    return {option: _kind(parser, action, option)
+            for option, action in parser._option_string_actions.items()
+            if not isinstance(action, argparse._HelpAction)}
+
+
+def _kind(parser, action, option: str) -> str:
+    import argparse
+
+    if isinstance(action, argparse.BooleanOptionalAction):
+        namespace = argparse.Namespace()
+        action(parser, namespace, None, option)
+        return "bool+" if getattr(namespace, action.dest) else "bool-"
+    if action.nargs == 0:
+        return "switch"
+    if isinstance(action, argparse._AppendAction):
+        return "append"
+    if action.nargs in ("+", "*"):
+        return "multi"
+    return "optional" if action.nargs == "?" else "value"
+
+
+def _pin_platform_when_no_device() -> None:
+    """An image build sees no GPU (`docker build` never does), and vLLM's parser asks the
+    platform for its device while filling defaults ("Failed to infer device type"). Its CUDA
+    platform cannot be used there: its kernels link libcuda, which the driver brings, and some
+    vLLM modules call them on import when the platform says CUDA (0.19). The flags do not depend
+    on the device, so with none detected the parser is built on a bare platform that names the
+    CUDA device and claims no CUDA kernels."""
+    import vllm.platforms as platforms
+    from vllm.platforms.interface import Platform, PlatformEnum
+
+    class BuildTime(Platform):
+        _enum = PlatformEnum.UNSPECIFIED
+        device_name = device_type = "cuda"
+
+    if platforms.resolve_current_platform_cls_qualname().endswith("UnspecifiedPlatform"):
+        platforms._current_platform = BuildTime()
 
 
 def _serve_parser():
+    _pin_platform_when_no_device()
     try:
         from vllm.utils.argparse_utils import FlexibleArgumentParser
     except ImportError:  # vLLM before 0.11 kept it in vllm.utils
