@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from entrypoint.devtools.demo_model import build_tokenizer
+from entrypoint.devtools.demo_model import build_tokenizer, publish
 
 from . import datasets
 from .datasets import paragraph, rag_prompt
@@ -298,11 +298,7 @@ def build(out: Path, seed: int = 0, steps: int = 200, log=print) -> Path:
                            f"{MIN_COPY:.0%}): {report}")
     model.save_pretrained(staging)
     (staging / "training.json").write_text(json.dumps({"version": VERSION, **report}, indent=1))
-    for path in staging.iterdir():  # safetensors writes 0600; a container's user must read it
-        path.chmod(0o644)
-    shutil.rmtree(out, ignore_errors=True)
-    staging.rename(out)  # all or nothing: a half-built model never sits at `out`
-    return out
+    return publish(staging, out)
 
 
 if __name__ == "__main__":

@@ -8,18 +8,15 @@ the image's parser rejects a flag.   scripts/image_record.py IMAGE MODEL_DIR [GP
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import image_run  # beside this script: Python puts the script's folder first on sys.path
+
 HERE = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("image_run", HERE / "image_run.py")
-image_run = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = image_run  # dataclasses look their module up there
-_spec.loader.exec_module(image_run)
 
 VERSIONS = """
 from importlib import metadata

@@ -41,6 +41,15 @@ def build_tokenizer(out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
+def publish(staging: Path, out: Path) -> Path:
+    """Put a finished build at `out`, all or nothing: a half-built model never sits there."""
+    for path in staging.iterdir():  # safetensors writes 0600; a container's user must read it
+        path.chmod(0o644)
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    return out
+
+
 def build(out: Path, context: int = 2048, seed: int = 0) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -59,11 +68,7 @@ def build(out: Path, context: int = 2048, seed: int = 0) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     model.save_pretrained(staging)
     build_tokenizer(staging)
-    for path in staging.iterdir():  # safetensors writes 0600; a container's user must read it
-        path.chmod(0o644)
-    shutil.rmtree(out, ignore_errors=True)
-    staging.rename(out)  # all or nothing: a half-built model never sits at `out`
-    return out
+    return publish(staging, out)
 
 
 if __name__ == "__main__":
