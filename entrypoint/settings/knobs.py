@@ -123,6 +123,9 @@ DECLARED = (
     knob("cache_dir", Text(), env="CACHE_DIR", vllm=False,
          help="Persistent folder for hub downloads, merged adapters and vLLM's compile cache"
               " (VLLM_CACHE_ROOT), so restarts skip them."),
+    knob("profile", Text(), env="RUN_PROFILE", flags=("--profile",), vllm=False,
+         help="Tuned profile written by `run tune`, applied when it was made for this model, GPU"
+              " and vLLM (default: CACHE_DIR/run-profile.json when present; none ignores it)."),
     knob("run_dir", Text(), env="RUN_DIR", default="/tmp/llm-serve-run", vllm=False,
          help="Writable folder for files run generates for vLLM (e.g. a generation config that "
               "adds a family's stop tokens)."),

@@ -1,8 +1,9 @@
 """Where a value came from, and the one order in which sources win (pure, standard library only).
 
 Precedence, highest first: a CLI flag, an environment variable, a settings file (Triton's
-model.json), a value derived from the model or the hardware, the declared default. Every value
-`run` shows or passes on is a `Decision`: the value, its `Source`, and a one-line reason.
+model.json), a tuned profile (`run tune`), a value derived from the model or the hardware, the
+declared default. Every value `run` shows or passes on is a `Decision`: the value, its `Source`,
+and a one-line reason.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class Source(StrEnum):
     CLI = "cli"
     ENV = "env"
     FILE = "file"  # Triton's model.json
+    PROFILE = "profile"  # the settings `run tune` measured best, for this model, GPU and vLLM
     MODEL = "model"  # derived from the model
     HARDWARE = "hardware"  # derived from the GPUs, the image or the cluster
     DEFAULT = "default"
@@ -33,7 +35,8 @@ class Source(StrEnum):
 
 
 PRECEDENCE: tuple[Source, ...] = tuple(Source)
-USER_SOURCES = frozenset({Source.CLI, Source.ENV, Source.FILE})
+# Values rules keep and check rather than derive: the user's, and the profile their tune wrote.
+USER_SOURCES = frozenset({Source.CLI, Source.ENV, Source.FILE, Source.PROFILE})
 
 
 @dataclass(frozen=True)
