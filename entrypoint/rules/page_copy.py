@@ -32,6 +32,7 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
         "parallel": f"tensor {value('tensor_parallel_size')} × pipeline "
                     f"{value('pipeline_parallel_size')}",
         "quantization": value("quantization") or "none",
+        "profile": facts.get("profile"),  # `run tune`'s settings: applied, or why not
     }
 
 

@@ -14,6 +14,7 @@ from entrypoint.catalogs import gpus
 from entrypoint.errors import UserError
 from entrypoint.facts import profile
 from entrypoint.facts.hardware import NO_GPU
+from entrypoint.rules import page_copy
 from entrypoint.settings import vllm_options
 from entrypoint.settings.profile_layer import stem
 from tests.conftest import LLAMA_8B, write_model_dir
@@ -60,6 +61,18 @@ def test_matching_profile_under_cache_dir_applies_with_source_profile(tmp_path, 
     assert made.facts["profile"].startswith(f"applied {tmp_path / 'run-profile.json'}")
     assert "holds 48 users" in made.facts["profile"]
     assert made.to_json()["settings"]["max_num_seqs"]["source"] == "profile"  # the page's data
+
+
+def test_the_page_shows_the_profile(tmp_path, model):
+    write_profile(tmp_path / "run-profile.json", model)
+    made = plan(model, env={"CACHE_DIR": str(tmp_path)})
+    page = json.loads(page_copy.page_json(made))
+    assert page["summary"]["profile"] == made.facts["profile"]
+    assert page["settings"]["max_num_seqs"] == {
+        "value": "48", "source": "profile",
+        "reason": f"tuned profile {tmp_path / 'run-profile.json'}"}
+    script = (Path(page_copy.__file__).parents[1] / "serve/static/page.js").read_text()
+    assert '["Tuned profile", s.profile]' in script
 
 
 def test_user_settings_win_over_the_profile(tmp_path, model):

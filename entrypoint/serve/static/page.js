@@ -59,7 +59,8 @@ function renderPlan(plan) {
                 ["Family", s.family ? s.family + " — " + s.family_reason
                                     : "none — " + (s.family_reason || "")],
                 ["vLLM", s.vllm], ["GPUs", s.gpus], ["Context", s.context],
-                ["Parallel", s.parallel], ["Quantization", s.quantization]];
+                ["Parallel", s.parallel], ["Quantization", s.quantization],
+                ["Tuned profile", s.profile]];
   for (const [name, value] of rows) {
     if (value !== undefined && value !== null) summary.append(el("dt", name), el("dd", value));
   }
