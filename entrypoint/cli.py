@@ -166,6 +166,10 @@ def help_text() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["tune"]:  # `run tune`: measured settings (a model folder named tune: ./tune)
+        from benchmarks.tune import main as tune
+
+        return tune(argv[1:])
     as_json = "--json" in argv
     try:
         plan, parsed = make_plan(argv, os.environ)
