@@ -155,8 +155,10 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
 
 
 def help_text() -> str:
-    lines = ["Usage: run [--dry-run [--json]] [MODEL] [vLLM serve flags...]", "",
-             "Settings (CLI flag > environment variable > derived > default):"]
+    lines = ["Usage: run [--dry-run [--json]] [MODEL] [vLLM serve flags...]",
+             "       run tune [MODEL] --p90-ttft-ms MS --p90-tpot-ms MS ...  (run tune --help)",
+             "", "Settings (CLI flag > environment variable > model.json > tuned profile > "
+             "derived > default):"]
     for knob in KNOBS.values():
         names = ", ".join(filter(None, [*knob.flags, knob.env]))
         lines.append(f"  {names}\n      {knob.help} Default: {knob.default}.")
