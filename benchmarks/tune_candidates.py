@@ -82,22 +82,22 @@ def dimensions(facts: Facts, ran_out: set[str], defaults_hold: int) -> list[list
         big = budget * 2
         steps.append([Candidate(f"mnbt-{big}", {"max_num_batched_tokens": big,
                                                 "enable_chunked_prefill": True},
-                                "time to first token ran out: a larger prefill budget per step")])
+                                "a larger prefill budget per step shortens time to first token")])
     if TPOT in ran_out:
         small = max(budget // 4, 64)
         steps.append([Candidate(f"mnbt-{small}", {"max_num_batched_tokens": small,
                                                   "enable_chunked_prefill": True},
-                                "time per output token ran out: smaller prefill chunks "
-                                "interrupt decoding less")])
+                                "smaller prefill chunks interrupt decoding less (time per "
+                                "output token)")])
     if facts.grid == "small":
         return steps[:1]
     if TPOT in ran_out and defaults_hold > 0:
         steps.append([Candidate(f"seqs-{defaults_hold}", {"max_num_seqs": defaults_hold},
-                                f"time per output token ran out above {defaults_hold} users: "
-                                "cap the batch there, later users wait in the queue")])
+                                f"caps the batch at {defaults_hold}, where time per output "
+                                "token still held; later users wait in the queue")])
     if TTFT in ran_out:
         steps.append([Candidate("no-chunked-prefill", {"enable_chunked_prefill": False},
-                                "time to first token ran out: prefill whole prompts")])
+                                "whole prefills shorten time to first token")])
     if not facts.shared_prefixes:
         steps.append([Candidate("no-prefix-caching", {"enable_prefix_caching": False},
                                 "no shared prefixes in the workload: skip hashing blocks")])
