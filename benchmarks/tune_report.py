@@ -61,8 +61,10 @@ def candidate_rows(outcomes: Sequence[Outcome], candidates: Sequence[Candidate],
     by_name = {c.name: c for c in candidates}
     for result in outcomes:
         candidate = by_name[result.candidate]
-        held = str(result.holds) + (" (dropped: fewer than the best)" if result.pruned else "")
         count = sum(m.candidate == result.candidate for m in measured)
+        held = str(result.holds) + (" (dropped: fewer than the best)" if result.pruned else "")
+        if count == 0:
+            held = "not measured (the budget ran out)"
         rows.append(f"| {result.candidate} | {settings_text(candidate.settings)} | "
                     f"{candidate.why or 'the baseline'} | {held} | {result.throughput:,.0f} | "
                     f"{count} |")
@@ -81,7 +83,9 @@ def markdown(run: Mapping, outcomes: Sequence[Outcome], candidates: Sequence[Can
              f"users, `--max-concurrency N --request-rate inf`, {run['prompts']}), "
              f"{len(candidates)} server starts, {run['elapsed_s']:.0f} s"
              + (f"; stopped early: {run['stopped']}" if run.get("stopped") else ""),
-             f"- profile: `{run['profile']}`", "",
+             f"- profile: `{run['profile']}`",
+             "- each probe ran once: where the machine is shared with other work, repeat the tune "
+             "before trusting a difference of a few users", "",
              "## Candidates", "", *candidate_rows(outcomes, candidates, measured), "",
              "## Every probe, in order", "", *probe_rows(measured, targets), ""]
     if plot:

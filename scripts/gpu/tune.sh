@@ -26,7 +26,7 @@ rm -f "$PROFILE"  # the profile shown at the end is the one this run wrote
   --out "$OUT/tune" --profile-out "$PROFILE" 2>&1 | tee "$OUT/tune.log"
 status=${PIPESTATUS[0]}
 echo "tune exited with $status after $(elapsed) s" | tee -a "$OUT/summary.txt"
-[ -f "$OUT/tune/report.md" ] && sed -n 3p "$OUT/tune/report.md" | tee -a "$OUT/summary.txt"
+[ -f "$OUT/tune/report.md" ] && sed -n 3p "$OUT/tune/report.md" | tr -d '*' | tee -a "$OUT/summary.txt"
 [ -f "$PROFILE" ] && cp "$PROFILE" "$OUT/run-profile.json"
 
 # The next start: the same model, GPU and vLLM, so the profile applies (source `profile`).
