@@ -9,12 +9,10 @@ from collections.abc import Mapping
 
 from entrypoint.catalogs import gpus
 from entrypoint.errors import EXIT_BAD_INPUT, EXIT_LAUNCH_FAILED, LaunchError, UserError
-from entrypoint.facts import cluster, hardware, hub, launch_site, model_location
+from entrypoint.facts import cluster, hardware, launch_site, model_location
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
 from entrypoint.plan.plan import Plan
-from entrypoint.rules import launch_site as launch_site_rules
-from entrypoint.rules import page_copy
 from entrypoint.rules.context import Inputs
 from entrypoint.rules.table import derive
 from entrypoint.rules.to_plan import build
@@ -67,12 +65,12 @@ def passed_value(parsed: ParsedArgv, option: str) -> str | None:
 def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
               environ: Mapping[str, str], planning_elsewhere: bool) -> launch_site.LaunchSite:
     """The folders, port and weight files this launch will meet on this host (read step)."""
-    folders = {launch_site_rules.DEFAULT_RUN_DIR: launch_site.folder_problem(
-        launch_site_rules.DEFAULT_RUN_DIR, private=True)}
+    default_run_dir = KNOBS["run_dir"].default
+    folders = {default_run_dir: launch_site.folder_problem(default_run_dir, private=True)}
     for name in ("run_dir", "cache_dir"):
         if given.get(name) is not None:
             folders[str(given[name].value)] = launch_site.folder_problem(str(given[name].value))
-    fallback = launch_site_rules.fallback_run_dir_for(environ)
+    fallback = launch_site.fallback_run_dir(environ)
     folders.setdefault(fallback, launch_site.folder_problem(fallback, private=True))
     port, host = value_or_default(given, "port"), passed_value(parsed, "--host") or ""
     cluster_spec = cluster.read(environ)
@@ -81,7 +79,7 @@ def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
     load_format = passed_value(parsed, "--load-format") or "auto"
     weights = None
     merging = value_or_default(given, "merge_lora") and source.adapters
-    if not (source.downloads or merging or load_format in launch_site.NOT_LOADED):
+    if not (source.missing or merging or load_format in launch_site.NOT_LOADED):
         weights = launch_site.weights(source.serve_dir, load_format)
     return launch_site.LaunchSite(
         folders=folders, port=port if binds else None, host=host,
@@ -121,17 +119,6 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         site=read_site(given, parsed, source, environ, inventory.source == "assumed"))
     ctx = derive(inputs, notes=misspelled_env(environ) + parsed.notes)
     plan = build(ctx, process.launcher())
-    plan.secret_values += hub.tokens_to_hide(environ)
-    plan.facts = {
-        "model": str(model_path),
-        **({"model source": "; ".join(source.how)} if source.how else {}),
-        "gpus": inventory.describe(),
-        **({"gpu devices": inventory.device_list()} if inventory.source != "assumed" else {}),
-        "vllm": options.origin,
-        **ctx.facts,
-        "cluster": ctx.cluster.describe(),
-    }
-    page_copy.attach(plan)  # after the facts: the page shows them too
     return plan, parsed
 
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from entrypoint.rules.context import Context
 from entrypoint.rules.outcome import Outcome, middleware
-
-MIDDLEWARE = "entrypoint.serve.old_clients.LegacyClients"
+from entrypoint.serve.names import OLD_CLIENTS
 
 
 def serve_old_clients(ctx: Context) -> Outcome | None:
@@ -17,4 +16,4 @@ def serve_old_clients(ctx: Context) -> Outcome | None:
         return None
     reason = (f"guided_* request fields and Triton /v2/models/*/generate ({decision.reason}; "
               "LEGACY_CLIENTS=false turns it off)")
-    return middleware(MIDDLEWARE, decision.source, reason)
+    return middleware(OLD_CLIENTS, decision.source, reason)
