@@ -16,7 +16,7 @@ from entrypoint.plan.plan import Plan
 from entrypoint.rules.context import Inputs
 from entrypoint.rules.table import derive
 from entrypoint.rules.to_plan import build
-from entrypoint.settings import old_flags, triton_file, vllm_options
+from entrypoint.settings import legacy_flags, triton_file, vllm_options
 from entrypoint.settings.argv import ParsedArgv, parse_argv, suggest
 from entrypoint.settings.given import (
     Given,
@@ -29,6 +29,7 @@ from entrypoint.settings.given import (
     value_or_default,
 )
 from entrypoint.settings.knobs import KNOBS
+from entrypoint.settings.provenance import precedence_text
 
 
 def reject_unknown_flags(parsed: ParsedArgv, options: vllm_options.VllmOptions) -> None:
@@ -98,7 +99,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     parsed = parse_argv(argv, options)
     if parsed.help:
         return None, parsed
-    old_flags.translate(parsed, options)
+    legacy_flags.translate(parsed, options)
     reject_unknown_flags(parsed, options)
     given = read_given(environ, parsed.given, parsed.given_as)
     given = merge(given, triton_file.layer(parsed, given, options))
@@ -124,7 +125,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
 
 def help_text() -> str:
     lines = ["Usage: run [--dry-run [--json]] [MODEL] [vLLM serve flags...]", "",
-             "Settings (CLI flag > environment variable > derived > default):"]
+             f"Settings (highest first: {precedence_text()}):"]
     for knob in KNOBS.values():
         names = ", ".join(filter(None, [*knob.flags, knob.env]))
         lines.append(f"  {names}\n      {knob.help} Default: {knob.default}.")

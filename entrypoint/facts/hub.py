@@ -177,10 +177,6 @@ class Store:
                 " MODEL to its folder.")
 
 
-def tokens_to_hide(environ: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(v for k in ("HF_TOKEN", "MODELSCOPE_API_TOKEN") if (v := environ.get(k)))
-
-
 def user_cache_root(environ: Mapping[str, str]) -> Path:
     home = Path(environ.get("HOME") or Path.home())
     return Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "llm-serve"

@@ -6,7 +6,6 @@ reaches the rules.
 
 from __future__ import annotations
 
-from entrypoint.facts import hub
 from entrypoint.plan.plan import Plan, is_secret_knob, is_secret_name
 from entrypoint.rules import page_copy
 from entrypoint.rules.context import Context
@@ -77,11 +76,11 @@ def secret_values(ctx: Context) -> tuple[str, ...]:
     for name, decision in ctx.decided.items():
         if is_secret_knob(name) and decision.value:
             found += [str(decision.value), *str(decision.value).split(",")]
-    # Secret-looking names also match settings such as TOKENIZERS_PARALLELISM=false: only
-    # values long enough to be real tokens are masked, so ordinary words stay readable.
+    # Secret-looking names (HF_TOKEN, MODELSCOPE_API_TOKEN) also match settings such as
+    # TOKENIZERS_PARALLELISM=false: only values long enough to be real tokens are masked, so
+    # ordinary words stay readable.
     found += [value for name, value in ctx.environ.items()
               if is_secret_name(name) and len(value.strip()) >= 8]
-    found += hub.tokens_to_hide(ctx.environ)
     # Longest first, so a key list is masked whole before its parts.
     return tuple(sorted({v.strip() for v in found if len(v.strip()) >= 4}, key=len, reverse=True))
 

@@ -4,9 +4,9 @@ never the serving code (asyncio and the rest stay off `run --dry-run`)."""
 
 API_KEYS = "entrypoint.serve.api_keys.ApiKeyMiddleware"
 ENGINE_WATCH = "entrypoint.serve.supervision.EngineWatch"
-OLD_CLIENTS = "entrypoint.serve.old_clients.LegacyClients"
+LEGACY_CLIENTS = "entrypoint.serve.legacy_clients.LegacyClients"
 PAGE = "entrypoint.serve.page.StatusPage"
-MIDDLEWARES = (API_KEYS, ENGINE_WATCH, OLD_CLIENTS, PAGE)
+MIDDLEWARES = (API_KEYS, ENGINE_WATCH, LEGACY_CLIENTS, PAGE)
 
 DIGESTS_ENV = "ENTRYPOINT_API_KEY_SHA256"  # SHA-256 digests of the API keys, comma-separated
 PLAN_ENV = "ENTRYPOINT_PAGE_PLAN"  # the file with the plan as the page at / shows it
