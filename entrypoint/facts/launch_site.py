@@ -29,6 +29,12 @@ LOAD_FORMAT_FILES = {
 NOT_LOADED = ("dummy",)  # formats that read no weight files
 
 
+def fallback_run_dir(environ) -> str:
+    """Where run's files go when the default under a shared /tmp is not ours: the user's cache."""
+    base = environ.get("XDG_CACHE_HOME") or f"{environ.get('HOME') or '/root'}/.cache"
+    return f"{base.rstrip('/')}/llm-serve-run"
+
+
 @dataclass(frozen=True)
 class Weights:
     load_format: str
