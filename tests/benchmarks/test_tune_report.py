@@ -88,3 +88,10 @@ def test_a_bad_prompt_line_is_named(tmp_path, line):
     path.write_text('{"prompt": "ok", "output_tokens": 1}\n' + line + "\n")
     with pytest.raises(tune_workload.BadInput, match="line 2 is not a request"):
         tune_workload.user_rows(path)
+
+
+def test_run_tune_is_a_subcommand_of_run(tmp_path, capsys):
+    from entrypoint import cli
+
+    assert cli.main(["tune", str(tmp_path / "missing"), "--p90-ttft-ms", "500"]) == 2
+    assert "has no config.json" in capsys.readouterr().err
