@@ -15,7 +15,7 @@ from entrypoint.settings.provenance import Decision
 
 
 def plan_file(ctx: Context) -> str:
-    return f"{ctx.value('run_dir')}/page-{ctx.value('port')}.json"
+    return f"{ctx.settings.run_dir}/page-{ctx.settings.port}.json"
 
 
 def serve_page(ctx: Context) -> Outcome | None:
