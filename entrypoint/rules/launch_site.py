@@ -7,6 +7,7 @@ otherwise fail after vLLM spent seconds to minutes loading. `--dry-run` refuses 
 from __future__ import annotations
 
 from entrypoint.errors import UserError
+from entrypoint.facts.home import home
 from entrypoint.facts.launch_site import LOAD_FORMAT_FILES
 from entrypoint.rules.context import Context
 from entrypoint.settings.knobs import KNOBS
@@ -16,7 +17,7 @@ DEFAULT_RUN_DIR = KNOBS["run_dir"].default
 
 def fallback_run_dir_for(environ) -> str:
     """Where run's files go when the default under a shared /tmp is not ours: the user's cache."""
-    base = environ.get("XDG_CACHE_HOME") or f"{environ.get('HOME') or '/root'}/.cache"
+    base = environ.get("XDG_CACHE_HOME") or f"{home(environ).rstrip('/')}/.cache"
     return f"{base.rstrip('/')}/llm-serve-run"
 
 
@@ -47,6 +48,9 @@ def check_run_folder(ctx: Context) -> None:
     folder = ctx.value("run_dir")
     problem = site.folders.get(folder)
     if problem is None:
+        problem = next((f"holds a file run cannot replace ({site.blocked[path]})"
+                        for path in ctx.files if path in site.blocked), None)
+    if problem is None:
         if folder != DEFAULT_RUN_DIR and not ctx.user_set("run_dir"):
             ctx.warnings.append(f"Files for vLLM go to {folder}: "
                                 f"{ctx.decided['run_dir'].reason}.")
@@ -75,8 +79,9 @@ def check_port(ctx: Context) -> None:
     if site is None or site.port is None:
         return
     if site.port_problem:
-        raise UserError(f"--port {site.port}: {site.port_problem}; stop the process that holds "
-                        f"it or start with another --port.")
+        label = ctx.label("port")
+        raise UserError(f"{label} {site.port}: {site.port_problem}; stop the process that holds "
+                        f"it or start with another {label}.")
     ctx.facts["port"] = f"{site.host or '*'}:{site.port} free"
 
 

@@ -13,8 +13,12 @@ from entrypoint.serve.page import MIDDLEWARE, PLAN_ENV
 from entrypoint.settings.argv import PassFlag
 
 
+def plan_file_in(run_dir: str, port: int) -> str:
+    return f"{run_dir}/page-{port}.json"
+
+
 def plan_file(ctx: Context) -> str:
-    return f"{ctx.value('run_dir')}/page-{ctx.value('port')}.json"
+    return plan_file_in(ctx.value("run_dir"), ctx.value("port"))
 
 
 def serve_page(ctx: Context) -> None:
