@@ -104,7 +104,8 @@ L4_SYS = "<|begin_of_text|><|header_start|>system<|header_end|>\n\n"
 L4_USER = "<|header_start|>user<|header_end|>\n\n"
 L4_ASSISTANT = "<|header_start|>assistant<|header_end|>\n\n"
 # Meta's Llama 4 "zero shot function calling - system message" prompt (models/llama4/
-# prompt_format.md in meta-llama/llama-models), with our WEATHER function in its list.
+# prompt_format.md in meta-llama/llama-models as of f3d16d7, 2025-05-07: the list follows
+# "...that you can invoke:\n" and closes the turn), with our WEATHER function in its list.
 L4_TOOLS_SYSTEM = (
     "You are a helpful assistant and an expert in function composition. You can answer general "
     "questions using your internal knowledge OR invoke functions when necessary. Follow these "
@@ -146,16 +147,13 @@ L4_TOOLS_SYSTEM = (
     "4. TOOL RESPONSE HANDLING:\n"
     "- When receiving tool responses: provide concise, natural language responses\n"
     "- Don't repeat tool response verbatim\n"
-    "- Don't add supplementary information\n\n\n"
-    "Here is a list of functions in JSON format that you can invoke.\n\n"
+    "- Don't add supplementary information\n\n"
+    "Here is a list of functions in JSON format that you can invoke:\n"
     '[\n    {\n        "name": "get_weather",\n        "description": "Weather in a city.",\n'
     '        "parameters": {\n            "type": "object",\n            "properties": {\n'
     '                "city": {\n                    "type": "string"\n                }\n'
     '            },\n            "required": [\n                "city"\n            ]\n'
-    '        }\n    }\n]\n\n'
-    "You can answer general questions or invoke tools when necessary.\n"
-    "In addition to tool calls, you should also augment your responses by using the tool "
-    "outputs.<|eot|>")
+    '        }\n    }\n]<|eot|>')
 L4_TOOLS = L4_SYS + L4_TOOLS_SYSTEM + L4_USER + "Weather in Paris?<|eot|>"
 
 GOLDEN = {
@@ -221,7 +219,8 @@ GOLDEN = {
         + L4_USER + "Bye<|eot|>" + L4_ASSISTANT,
     ("llama-4-pythonic-tools.jinja", "tools"): L4_TOOLS + L4_ASSISTANT,
     ("llama-4-pythonic-tools.jinja", "tool_result"):
-        L4_TOOLS + L4_ASSISTANT + '[get_weather(city="Paris")]<|eot|>'
+        # an assistant turn with calls ends in <|eom|>, as Meta's chat_format.py encodes it
+        L4_TOOLS + L4_ASSISTANT + '[get_weather(city="Paris")]<|eom|>'
         + "<|header_start|>ipython<|header_end|>\n\n" + '{"temp": 21}<|eom|>' + L4_ASSISTANT,
     ("shennong.jinja", "single"): "User: Hello!\nAssistant:",
     ("shennong.jinja", "system"): "You are terse.\n\nUser: Hi\nAssistant:",
@@ -304,7 +303,7 @@ def test_llama_4_calls_are_python_literals():
         {"function": {"name": "g", "arguments": {}}}]}]
     rendered = render("llama-4-pythonic-tools.jinja", turns, add_generation_prompt=False)
     assert rendered.endswith(
-        L4_ASSISTANT + '[f(a="x \\"y\\"", b=True, c=None, d=2.5), g()]<|eot|>')
+        L4_ASSISTANT + '[f(a="x \\"y\\"", b=True, c=None, d=2.5), g()]<|eom|>')
 
 
 def test_llama_4_image_parts_are_image_tokens():
