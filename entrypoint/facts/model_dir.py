@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fnmatch import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,9 @@ class ModelFacts:
     texts: dict[str, str] = field(default_factory=dict)  # OPTIONAL_TEXT_FILES found
     # The model's own code that auto_map's AutoModel* entries name: file -> text (None: absent)
     code: dict[str, str | None] = field(default_factory=dict)
+    # Mistral's own format beside the HF one (consolidated*.safetensors with mistral-common's
+    # tokenizer), which vLLM's tokenizer_mode auto then prefers (vllm/tokenizers/registry.py)
+    mistral_format: bool = False
 
     @property
     def text_config(self) -> dict[str, Any]:
@@ -126,6 +130,15 @@ def read_code(path: Path) -> str | None:
         return None
 
 
+def has_mistral_format(path: Path) -> bool:
+    try:
+        names = [entry.name for entry in path.iterdir()]
+    except OSError:
+        return False
+    weights = any(fnmatch(n, "consolidated*.safetensors") for n in names)
+    return weights and any(n == "tekken.json" or fnmatch(n, "tokenizer.model.v*") for n in names)
+
+
 def read_model_dir(path: Path) -> ModelFacts:
     try:
         exists, is_dir = path.exists(), path.is_dir()
@@ -145,4 +158,5 @@ def read_model_dir(path: Path) -> ModelFacts:
     texts = {name: text for name in OPTIONAL_TEXT_FILES if (text := read_text(path / name))}
     code = {name: read_code(path / name) for name in model_code_files(config)}
     return ModelFacts(path=path, config=config, files=files,
-                      checkpoint_bytes=checkpoint_bytes(path), texts=texts, code=code)
+                      checkpoint_bytes=checkpoint_bytes(path), texts=texts, code=code,
+                      mistral_format=has_mistral_format(path))

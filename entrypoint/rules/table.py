@@ -13,6 +13,7 @@ from entrypoint.rules import (
     gates,
     launch_site,
     model_location,
+    mistral_format,
     multinode,
     old_clients,
     page,
@@ -57,6 +58,7 @@ RULES: tuple[Rule, ...] = (
     launch_site.check_cpu_build,
     # chat template, tool and reasoning parsers by model family
     chat.apply_family,
+    mistral_format.pair_with_parser,  # after the family's parser is planned
     launch_site.check_port,  # last of the checks: input mistakes are named first
     # security and supervision
     api_keys.require_api_keys,

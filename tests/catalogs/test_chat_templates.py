@@ -14,6 +14,7 @@ from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from entrypoint.catalogs import families
+from tests.catalogs import tool_template_goldens as goldens
 
 SINGLE = [{"role": "user", "content": "Hello!"}]
 SYSTEM = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}]
@@ -45,6 +46,8 @@ SPECIAL = {
                                    "date_string": "26 Jul 2024"},
     "shennong.jinja": {"bos_token": "<s>", "eos_token": "</s>"},
     "llama-4-pythonic-tools.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot|>"},
+    "internlm2-tools.jinja": {"bos_token": "<s>", "eos_token": "</s>"},
+    "mistral-tools.jinja": {"bos_token": "<s>", "eos_token": "</s>"},
 }
 
 
@@ -230,6 +233,9 @@ GOLDEN = {
 CASES = {"single": (SINGLE, {}), "system": (SYSTEM, {}), "multi": (MULTI, {}),
          "tools": (TOOL_TURNS[:1], {"tools": [WEATHER]}),
          "tool_result": (TOOL_TURNS, {"tools": [WEATHER]})}
+GOLDEN.update({("internlm2-tools.jinja", case): text for case, text in goldens.INTERNLM2.items()})
+GOLDEN.update({("mistral-tools.jinja", case): goldens.mistral_reference(messages, **extra)
+               for case, (messages, extra) in CASES.items()})
 
 
 @pytest.mark.parametrize("template, case", sorted(GOLDEN), ids=lambda v: str(v))
@@ -323,7 +329,8 @@ def test_transformers_renders_the_same():
     """vLLM renders through transformers: its environment must give the golden strings too."""
     from transformers.utils.chat_template_utils import render_jinja_template
 
-    for template in ("llama-3.1-json-tools.jinja", "llama-4-pythonic-tools.jinja", "chatml.jinja"):
+    for template in ("llama-3.1-json-tools.jinja", "llama-4-pythonic-tools.jinja", "chatml.jinja",
+                     "internlm2-tools.jinja", "mistral-tools.jinja"):
         source = (families.TEMPLATES_DIR / template).read_text()
         messages, extra = CASES["tool_result" if "tools" in template else "multi"]
         rendered, _ = render_jinja_template(
@@ -331,3 +338,18 @@ def test_transformers_renders_the_same():
             add_generation_prompt=True,
             **SPECIAL.get(template, {}), **extra)
         assert rendered[0] == render(template, messages, **extra)
+
+
+def test_mistral_call_ids_are_the_last_nine_characters_as_mistral_wants():
+    turns = [TOOL_TURNS[0], {**TOOL_TURNS[1], "tool_calls": [
+        {**TOOL_TURNS[1]["tool_calls"][0], "id": "chatcmpl-tool-0123456789abcdef"}]},
+             {**TOOL_TURNS[2], "tool_call_id": "chatcmpl-tool-0123456789abcdef"}]
+    rendered = render("mistral-tools.jinja", turns)
+    assert rendered.count('"789abcdef"') == 2 and "chatcmpl" not in rendered
+
+
+def test_mistral_plain_text_result_is_a_json_string():
+    turns = [*TOOL_TURNS[:2], {**TOOL_TURNS[2], "content": "21 degrees"}]
+    rendered = render("mistral-tools.jinja", turns)
+    assert rendered == goldens.mistral_reference(turns)
+    assert rendered.endswith('{"content": "21 degrees", "call_id": "call_1"}[/TOOL_RESULTS]')
