@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from fnmatch import fnmatch
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 

@@ -39,7 +39,11 @@ MISTRAL_ID = "abcdefghi"
 def mistral_reference(messages: list[dict], tools: list[dict] | None = None) -> str:
     """mistral-common's v3 rendering of OpenAI-style messages, as text."""
     from mistral_common.protocol.instruct.messages import (
-        AssistantMessage, SystemMessage, ToolMessage, UserMessage)
+        AssistantMessage,
+        SystemMessage,
+        ToolMessage,
+        UserMessage,
+    )
     from mistral_common.protocol.instruct.request import ChatCompletionRequest
     from mistral_common.protocol.instruct.tool_calls import Function, FunctionCall, Tool, ToolCall
     from mistral_common.tokens.tokenizers.base import SpecialTokenPolicy

@@ -39,6 +39,18 @@ def start(name: str, tmp_path_factory) -> Server:
                    "RUN_DIR": str(tmp_path_factory.mktemp(f"{name}-run"))}, log)
 
 
+def served(name: str):
+    """A class-scoped `server` fixture for one family: each server stops before the next one
+    starts."""
+    @pytest.fixture(scope="class")
+    def server(self, tmp_path_factory):
+        started = start(name, tmp_path_factory)
+        yield started
+        started.stop()
+
+    return server
+
+
 def command(server: Server) -> str:
     return server.log.read_text().split("Command:\n", 1)[1].splitlines()[0]
 
@@ -69,34 +81,8 @@ def prompt_ids(server: Server, messages: list[dict], **extra) -> list[int]:
         return json.loads(response.read())["tokens"]
 
 
-@pytest.fixture(scope="class")
-def llama_server(tmp_path_factory):
-    """Class-scoped: each server stops before the next one starts."""
-    started = start("llama-3.1", tmp_path_factory)
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="class")
-def qwen3_server(tmp_path_factory):
-    """Class-scoped: each server stops before the next one starts."""
-    started = start("qwen3", tmp_path_factory)
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="class")
-def glm4_server(tmp_path_factory):
-    """Class-scoped: each server stops before the next one starts."""
-    started = start("glm-4", tmp_path_factory)
-    yield started
-    started.stop()
-
-
 class TestLlama31:
-    @pytest.fixture
-    def server(self, llama_server):
-        return llama_server
+    server = served("llama-3.1")
 
     def test_plan_passes_the_catalog_template_and_parser(self, server):
         line = command(server)
@@ -114,9 +100,7 @@ class TestLlama31:
 
 
 class TestQwen3:
-    @pytest.fixture
-    def server(self, qwen3_server):
-        return qwen3_server
+    server = served("qwen3")
 
     def test_plan_passes_the_parsers_and_keeps_the_model_template(self, server):
         line = command(server)
@@ -133,9 +117,7 @@ class TestQwen3:
 
 
 class TestGlm4:
-    @pytest.fixture
-    def server(self, glm4_server):
-        return glm4_server
+    server = served("glm-4")
 
     def test_plan_names_the_family_and_adds_no_parser(self, server):
         line = command(server)
@@ -165,26 +147,8 @@ def prompt_text(server: Server, name: str, tools: list[dict]) -> str:
     return tokenizer.decode(ids, skip_special_tokens=False)
 
 
-@pytest.fixture(scope="class")
-def internlm2_server(tmp_path_factory):
-    """Class-scoped: each server stops before the next one starts."""
-    started = start("internlm2", tmp_path_factory)
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="class")
-def mistral_server(tmp_path_factory):
-    """Class-scoped: each server stops before the next one starts."""
-    started = start("mistral", tmp_path_factory)
-    yield started
-    started.stop()
-
-
 class TestInternLM2:
-    @pytest.fixture
-    def server(self, internlm2_server):
-        return internlm2_server
+    server = served("internlm2")
 
     def test_plan_pairs_the_internlm_parser_with_the_tool_template(self, server):
         line = command(server)
@@ -201,9 +165,7 @@ class TestInternLM2:
 
 
 class TestMistralHfFormat:
-    @pytest.fixture
-    def server(self, mistral_server):
-        return mistral_server
+    server = served("mistral")
 
     def test_plan_pairs_the_mistral_parser_with_hf_tokenizer_and_template(self, server):
         line = command(server)
