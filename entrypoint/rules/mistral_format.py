@@ -12,12 +12,19 @@ raises on vLLM's longer ones.
 from __future__ import annotations
 
 from entrypoint.catalogs.families import TEMPLATES_DIR
-from entrypoint.rules.context import Context, Decision
-from entrypoint.settings.argv import PassFlag
+from entrypoint.facts.model_dir import ModelFacts
+from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, fact
+from entrypoint.settings.provenance import Source
 
 PARSER = "mistral"
 TEMPLATE = TEMPLATES_DIR / "mistral-tools.jinja"
 FACT = "mistral format"
+
+
+def supplies_template(parser: str | None, model: ModelFacts) -> bool:
+    """This rule passes the tool template (so the family rule need not warn of none)."""
+    return parser == PARSER and not model.mistral_format
 
 
 def planned_parser(ctx: Context) -> str | None:
@@ -28,23 +35,19 @@ def planned_parser(ctx: Context) -> str | None:
     return passed[-1][0] if passed and passed[-1] else None
 
 
-def pair_with_parser(ctx: Context) -> None:
-    if planned_parser(ctx) != PARSER:
-        return
-    if ctx.model.mistral_format:
-        ctx.facts[FACT] = ("Mistral's own files (consolidated*.safetensors, mistral-common "
-                           "tokenizer): vLLM's tokenizer_mode auto renders tools with "
-                           "mistral-common")
-        return
-    ctx.facts[FACT] = "Hugging Face format only: --tokenizer-mode hf and the Mistral tool template"
+def pair_with_parser(ctx: Context) -> Outcome | None:
+    parser = planned_parser(ctx)
+    if parser != PARSER:
+        return None
+    if not supplies_template(parser, ctx.model):
+        return fact(FACT, "Mistral's own files (consolidated*.safetensors, mistral-common "
+                          "tokenizer): vLLM's tokenizer_mode auto renders tools with "
+                          "mistral-common")
     why = ("the mistral tool parser on a Hugging Face-format folder, paired as vLLM's tool "
            "calling docs pair it")
-    if not ctx.argv.passes("--tokenizer-mode"):
-        ctx.extra_flags.append((PassFlag("--tokenizer-mode", ("hf",)),
-                                Decision("hf", "model", why)))
-    if not ctx.argv.passes("--chat-template"):
-        ctx.extra_flags.append((PassFlag("--chat-template", (str(TEMPLATE),)), Decision(
-            str(TEMPLATE), "model", f"{why}; the model's own template raises on vLLM's "
-            "call ids (Mistral's are 9 characters)")))
-        # the family rule's "this model dir has no chat template" no longer holds
-        ctx.warnings[:] = [w for w in ctx.warnings if "use their own chat template" not in w]
+    return (fact(FACT, "Hugging Face format only: --tokenizer-mode hf and the Mistral tool "
+                       "template")
+            + ctx.flag("--tokenizer-mode", ("hf",), source=Source.MODEL, reason=why)
+            + ctx.flag("--chat-template", (str(TEMPLATE),), source=Source.MODEL,
+                       reason=f"{why}; the model's own template raises on vLLM's call ids "
+                              "(Mistral's are 9 characters)"))
