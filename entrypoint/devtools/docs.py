@@ -15,9 +15,11 @@ from pathlib import Path
 from entrypoint.devtools.error_catalog import TROUBLESHOOTING, troubleshooting_page
 from entrypoint.rules.gates import cap_text
 from entrypoint.settings.knobs import KNOBS
+from entrypoint.settings.provenance import precedence_text
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
+PRECEDENCE_BEGIN, PRECEDENCE_END = "<!-- precedence:begin -->", "<!-- precedence:end -->"
 
 
 def settings_table() -> str:
@@ -38,6 +40,8 @@ def replace_between(text: str, begin: str, end: str, body: str) -> str:
 
 
 def render_readme(text: str) -> str:
+    text = replace_between(text, PRECEDENCE_BEGIN, PRECEDENCE_END,
+                           f"Precedence, highest first: {precedence_text()}.")
     return replace_between(text, BEGIN, END, settings_table())
 
 

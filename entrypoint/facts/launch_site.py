@@ -15,6 +15,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from entrypoint.facts.home import home
 from entrypoint.facts.weights import INDEX
 
 # vLLM's --load-format -> the weight files that format loads (its default loader's patterns).
@@ -27,6 +28,12 @@ LOAD_FORMAT_FILES = {
     "mistral": (".safetensors",),
 }
 NOT_LOADED = ("dummy",)  # formats that read no weight files
+
+
+def fallback_run_dir(environ) -> str:
+    """Where run's files go when the default under a shared /tmp is not ours: the user's cache."""
+    base = environ.get("XDG_CACHE_HOME") or f"{home(environ).rstrip('/')}/.cache"
+    return f"{base.rstrip('/')}/llm-serve-run"
 
 
 @dataclass(frozen=True)

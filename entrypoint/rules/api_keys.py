@@ -13,9 +13,8 @@ from __future__ import annotations
 from entrypoint.errors import UserError
 from entrypoint.rules.context import Context
 from entrypoint.rules.outcome import Outcome, decide, middleware
+from entrypoint.serve.names import API_KEYS, DIGESTS_ENV
 from entrypoint.settings.provenance import Decision, Source
-
-MIDDLEWARE = "entrypoint.serve.api_keys.ApiKeyMiddleware"
 
 
 def digest(key: str) -> str:
@@ -72,7 +71,7 @@ def require_api_keys(ctx: Context) -> Outcome:
     if not keys:
         return taken_off
     refuse_unsendable(keys, origins)
-    from entrypoint.serve.api_keys import DIGESTS_ENV, OPEN_PATHS
+    from entrypoint.serve.api_keys import OPEN_PATHS
 
     if ctx.environ.get("VLLM_API_KEY"):
         raise UserError(
@@ -86,4 +85,4 @@ def require_api_keys(ctx: Context) -> Outcome:
                        "SHA-256 digests of the API keys, read by the middleware")
     return (taken_off + Outcome(own_env={DIGESTS_ENV: digests})
             + decide("api_keys", ",".join(keys), source, reason)  # shown masked, with this reason
-            + middleware(MIDDLEWARE, source, "checks the API keys"))
+            + middleware(API_KEYS, source, "checks the API keys"))

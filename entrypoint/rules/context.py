@@ -20,7 +20,7 @@ from entrypoint.facts.launch_site import LaunchSite
 from entrypoint.facts.model_dir import ModelFacts
 from entrypoint.facts.model_location import Located
 from entrypoint.plan.node_role import NodeRole
-from entrypoint.plan.plan import Step
+from entrypoint.plan.steps import Step
 from entrypoint.rules.outcome import NOTHING, Outcome, flag
 from entrypoint.settings.argv import ParsedArgv, PassFlag
 from entrypoint.settings.given import Given

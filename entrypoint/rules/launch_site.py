@@ -7,24 +7,13 @@ otherwise fail after vLLM spent seconds to minutes loading. `--dry-run` refuses 
 from __future__ import annotations
 
 from entrypoint.errors import UserError
-from entrypoint.facts.home import home
-from entrypoint.facts.launch_site import LOAD_FORMAT_FILES
+from entrypoint.facts.launch_site import LOAD_FORMAT_FILES, fallback_run_dir
 from entrypoint.rules.context import Context
 from entrypoint.rules.outcome import Outcome, decide, fact, warn
 from entrypoint.settings.knobs import KNOBS
 from entrypoint.settings.provenance import Source
 
 DEFAULT_RUN_DIR = KNOBS["run_dir"].default
-
-
-def fallback_run_dir_for(environ) -> str:
-    """Where run's files go when the default under a shared /tmp is not ours: the user's cache."""
-    base = environ.get("XDG_CACHE_HOME") or f"{home(environ).rstrip('/')}/.cache"
-    return f"{base.rstrip('/')}/llm-serve-run"
-
-
-def fallback_run_dir(ctx: Context) -> str:
-    return fallback_run_dir_for(ctx.environ)
 
 
 def run_folder(ctx: Context) -> Outcome | None:
@@ -36,7 +25,7 @@ def run_folder(ctx: Context) -> Outcome | None:
     if problem is None:
         return decide("run_dir", DEFAULT_RUN_DIR, Source.DEFAULT,
                       "private to this user (created mode 0700 at launch when missing)")
-    return decide("run_dir", fallback_run_dir(ctx), Source.HARDWARE,
+    return decide("run_dir", fallback_run_dir(ctx.environ), Source.HARDWARE,
                   f"the default {DEFAULT_RUN_DIR} {problem}; using the user's cache instead")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from entrypoint.rules.context import Context
 from entrypoint.rules.outcome import Outcome, middleware
-from entrypoint.serve.page import MIDDLEWARE, PLAN_ENV
+from entrypoint.serve.names import PAGE, PLAN_ENV
 from entrypoint.settings.provenance import Decision
 
 
@@ -32,6 +32,6 @@ def serve_page(ctx: Context) -> Outcome | None:
         own_env={PLAN_ENV: Decision(path, decision.source,
                                     "the plan as the page at / shows it, secrets masked")})
     return reserved + middleware(
-        MIDDLEWARE, decision.source,
+        PAGE, decision.source,
         f"a page at / with the plan, live figures and a chat box ({decision.reason}; "
         f"{ctx.label('ui')}=false turns it off)")

@@ -12,13 +12,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from entrypoint.catalogs.quantization import needs as quant_needs
 from entrypoint.errors import UserError
 from entrypoint.facts import model_params, model_shape
 from entrypoint.facts.model_dir import ModelFacts
 from entrypoint.facts.model_shape import Shape
 from entrypoint.rules.context import Context
-from entrypoint.rules.gates import NO_BFLOAT16_BELOW, SUGGESTED, cap_text, quant_needs
+from entrypoint.rules.gates import NO_BFLOAT16_BELOW, cap_text
 from entrypoint.rules.outcome import Outcome, decide, fact, warn
+from entrypoint.rules.quantization import SUGGESTED
 from entrypoint.settings.provenance import Source
 
 GIB = 2**30

@@ -32,10 +32,10 @@ from entrypoint.rules import (
     chat,
     gates,
     launch_site,
+    legacy_clients,
     mistral_format,
     model_location,
     multinode,
-    old_clients,
     page,
     quantization,
     remote_code,
@@ -53,9 +53,9 @@ RULES: tuple[Rule, ...] = (
     # hardware- and model-aware defaults, capability gates, memory preflight
     gates.check_gpu_image,
     gates.pin_visible_gpus,
-    gates.check_prequantized,
-    gates.check_checkpoint_quantized,
-    gates.check_quantization_capability,
+    quantization.check_prequantized,
+    quantization.check_checkpoint_quantized,
+    quantization.check_quantization_capability,
     *multinode.EARLY_RULES,  # before sizing: TP and the preflight need the stage count
     sizing.tensor_parallel_size,
     sizing.layout_fits,
@@ -65,7 +65,7 @@ RULES: tuple[Rule, ...] = (
     sizing.preflight,
     quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
     speculative.lookahead,
-    old_clients.serve_old_clients,
+    legacy_clients.serve_legacy_clients,
     # where the model comes from: checkpoints, hub, LoRA, compile cache, warm-up
     model_location.served_folder,
     model_location.lora_adapters,

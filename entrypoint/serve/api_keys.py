@@ -12,7 +12,8 @@ import hmac
 import json
 import os
 
-DIGESTS_ENV = "ENTRYPOINT_API_KEY_SHA256"
+from entrypoint.serve.names import DIGESTS_ENV
+
 # Probes and scrapers must work without a key (vLLM leaves the same ones open); Triton's server
 # probes too (entrypoint.serve.triton_probes). Its per-model probe names served models, like
 # /v1/models, so it stays behind the key.

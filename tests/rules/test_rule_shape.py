@@ -68,3 +68,14 @@ def test_rules_can_be_folded_alone():
                  rules=(gates.prefix_caching,))
     assert ctx.decided["enable_prefix_caching"].value is False
     assert page.serve_page(Context(inputs(env={"UI": "false"}))) is None
+
+
+def test_the_precedence_order_is_said_from_source_everywhere():
+    from entrypoint.cli import help_text
+    from entrypoint.devtools.docs import README
+    from entrypoint.settings.provenance import PRECEDENCE, precedence_text
+
+    assert [s.says for s in PRECEDENCE]  # every source has its words (a new one needs them too)
+    assert precedence_text().index("settings file") < precedence_text().index("from the model")
+    assert precedence_text() in help_text()
+    assert f"Precedence, highest first: {precedence_text()}." in README.read_text()
