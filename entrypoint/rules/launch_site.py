@@ -37,6 +37,9 @@ def check_run_folder(ctx: Context) -> Outcome | None:
     folder = ctx.settings.run_dir
     problem = site.folders.get(folder)
     if problem is None:
+        problem = next((f"holds a file run cannot replace ({site.blocked[path]})"
+                        for path in ctx.files if path in site.blocked), None)
+    if problem is None:
         out = fact("run folder", f"{folder} (writable)")
         if folder != DEFAULT_RUN_DIR and not ctx.user_set("run_dir"):
             out = warn(f"Files for vLLM go to {folder}: {ctx.decided['run_dir'].reason}.") + out
@@ -64,8 +67,9 @@ def check_port(ctx: Context) -> Outcome | None:
     if site is None or site.port is None:
         return None
     if site.port_problem:
-        raise UserError(f"--port {site.port}: {site.port_problem}; stop the process that holds "
-                        f"it or start with another --port.")
+        label = ctx.label("port")
+        raise UserError(f"{label} {site.port}: {site.port_problem}; stop the process that holds "
+                        f"it or start with another {label}.")
     return fact("port", f"{site.host or '*'}:{site.port} free")
 
 

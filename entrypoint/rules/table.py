@@ -35,6 +35,7 @@ from entrypoint.rules import (
     launch_site,
     legacy_clients,
     memory,
+    mistral_format,
     model_location,
     multinode,
     page,
@@ -79,13 +80,14 @@ RULES: tuple[Rule, ...] = (
     launch_site.check_cpu_build,
     # chat template, tool and reasoning parsers by model family
     chat.apply_family,
-    launch_site.check_run_folder,  # after every rule that writes a file for vLLM
+    mistral_format.pair_with_parser,  # after the family's parser is planned
     launch_site.check_port,  # last of the checks: input mistakes are named first
     # security and supervision
     api_keys.require_api_keys,
     remote_code.explain,
     supervision.watch_engine,
     page.serve_page,  # the page at / (its plan file is filled in once the plan is complete)
+    launch_site.check_run_folder,  # after every rule that writes a file, the page's included
     # multi-node roles, backends and networking (after sizing decided tensor_parallel_size)
     *multinode.LATE_RULES,
 )

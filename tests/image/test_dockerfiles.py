@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
+from entrypoint.healthcheck import health_url
 from entrypoint.settings.knobs import KNOBS
 from tests.conftest import REPO, needs_vllm
 
@@ -122,7 +123,8 @@ def test_default_command_is_run(dockerfile):
 def test_serves_and_checks_health_on_the_settings_port(dockerfile):
     assert instructions(dockerfile, "EXPOSE") == [str(PORT)]
     (health,) = instructions(dockerfile, "HEALTHCHECK")
-    assert f"http://127.0.0.1:{PORT}/health" in health
+    assert json.loads(health.split("CMD", 1)[1]) == ["python", "-m", "entrypoint.healthcheck"]
+    assert health_url({}) == f"http://127.0.0.1:{PORT}/health"
 
 
 def test_variant_caches_volumes_and_user(dockerfile):
