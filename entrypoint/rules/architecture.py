@@ -59,7 +59,7 @@ def refuse_unknown(ctx: Context, architecture: str, table: arch.ArchTable) -> Ou
             f"{model}, which neither vLLM {table.version}'s registry nor its Transformers "
             f"backend (transformers {table.transformers}) has; deploy a model with a supported "
             f"architecture, or install the vLLM plugin that registers it.")
-    if not ctx.value("trust_remote_code"):
+    if not ctx.settings.trust_remote_code:
         raise UserError(
             f"{model}, which vLLM {table.version}'s registry does not have; set "
             f"TRUST_REMOTE_CODE=true to let vLLM try the model's own code through its "

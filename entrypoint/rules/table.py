@@ -7,7 +7,8 @@ How to write a rule
 -------------------
 A rule is a function `(ctx: Context) -> Outcome | None`. `ctx` is read-only: the frozen inputs
 (`ctx.model`, `ctx.hardware`, `ctx.argv`, `ctx.environ`, ...) and the decisions so far
-(`ctx.value(name)`, `ctx.decided[name]`, `ctx.user_set(name)`, `ctx.label(name)` for messages).
+(`ctx.settings.max_model_len`, typed; `ctx.decided[name]` with its source and reason;
+`ctx.user_set(name)`; `ctx.label(name)` for messages).
 It returns what it decides, joined with `+` (`None`: nothing), or raises `UserError` to refuse:
 
     def swap_space(ctx: Context) -> Outcome | None:
@@ -33,6 +34,7 @@ from entrypoint.rules import (
     gates,
     launch_site,
     legacy_clients,
+    memory,
     mistral_format,
     model_location,
     multinode,
@@ -62,7 +64,7 @@ RULES: tuple[Rule, ...] = (
     sizing.max_model_len,
     sizing.dtype,
     gates.prefix_caching,
-    sizing.preflight,
+    memory.preflight,
     quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
     speculative.lookahead,
     legacy_clients.serve_legacy_clients,

@@ -18,7 +18,7 @@ from dockerfile_parse import DockerfileParser
 
 from entrypoint.healthcheck import health_url
 from entrypoint.settings.knobs import KNOBS
-from tests.conftest import REPO
+from tests.conftest import REPO, needs_vllm
 
 INSTALL = REPO / "scripts" / "install.sh"
 VARIANTS = {"Dockerfile": "cuda", "Dockerfile.cpu": "cpu", "Dockerfile.v100": "v100"}
@@ -164,6 +164,7 @@ def test_unknown_variant_is_refused():
     assert result.returncode == 2 and "VARIANT=rocm" in result.stderr
 
 
+@needs_vllm
 def test_this_environment_matches_the_cpu_pins():
     """The tests run on what the CPU image installs: every pinned package present here has its
     pinned version (local builds such as +cpu aside), and the engine packages are all here."""
