@@ -9,10 +9,11 @@ from collections.abc import Mapping
 
 from entrypoint.catalogs import gpus
 from entrypoint.errors import EXIT_BAD_INPUT, EXIT_LAUNCH_FAILED, LaunchError, UserError
-from entrypoint.facts import cluster, hardware, launch_site, model_location, profile
+from entrypoint.facts import cluster, hardware, home, launch_site, model_location, profile
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
 from entrypoint.plan.plan import Plan
+from entrypoint.rules import page
 from entrypoint.rules.context import Inputs
 from entrypoint.rules.table import derive
 from entrypoint.rules.to_plan import build
@@ -74,6 +75,9 @@ def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
     fallback = launch_site.fallback_run_dir(environ)
     folders.setdefault(fallback, launch_site.folder_problem(fallback, private=True))
     port, host = value_or_default(given, "port"), passed_value(parsed, "--host") or ""
+    page_files = [page.plan_file_in(folder, port) for folder in folders]
+    blocked = {path: problem for path in page_files
+               if (problem := launch_site.file_problem(path)) is not None}
     cluster_spec = cluster.read(environ)
     binds = not (planning_elsewhere or parsed.passes("--uds", "--headless")
                  or (cluster_spec.multi_node and not cluster_spec.is_head))
@@ -84,7 +88,8 @@ def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
         weights = launch_site.weights(source.serve_dir, load_format)
     return launch_site.LaunchSite(
         folders=folders, port=port if binds else None, host=host,
-        port_problem=launch_site.port_problem(host, port) if binds else None, weights=weights)
+        port_problem=launch_site.port_problem(host, port) if binds else None, weights=weights,
+        blocked=blocked)
 
 
 def read_profile(given: Layer, parsed: ParsedArgv, model_path, inventory: hardware.Inventory,
@@ -104,6 +109,8 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
               inventory: hardware.Inventory | None = None) -> tuple[Plan, ParsedArgv]:
     """Everything up to the launch, without effects (tests call this directly)."""
     environ = text_environ(environ)
+    if (home_problem := home.problem(environ)) is not None:
+        raise UserError(home_problem)
     for token in argv:
         if undecodable(token) is not None:
             raise UserError("A command-line argument holds bytes that are not UTF-8 text; pass "
@@ -147,7 +154,7 @@ def help_text() -> str:
              "       run tune [MODEL] --p90-ttft-ms MS --p90-tpot-ms MS ...  (run tune --help)", "",
              f"Settings (highest first: {precedence_text()}):"]
     for knob in KNOBS.values():
-        names = ", ".join(filter(None, [*knob.flags, knob.env]))
+        names = ", ".join([*knob.flags, *knob.env_names])
         lines.append(f"  {names}\n      {knob.help} Default: {knob.default}.")
     lines.append("\nEvery other `vllm serve` flag is passed to vLLM unchanged.")
     return "\n".join(lines)

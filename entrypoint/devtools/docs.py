@@ -26,7 +26,7 @@ def settings_table() -> str:
     rows = ["| env | flag | default | what it does |", "|---|---|---|---|"]
     for knob in KNOBS.values():
         flags = ", ".join(f"`{f}`" for f in knob.flags) or "(none)"
-        env = f"`{knob.env}`" if knob.env else "(none)"
+        env = ", ".join(f"`{name}`" for name in knob.env_names) or "(none)"
         default = "unset" if knob.default is None else f"`{knob.default}`"
         default = "derived" if knob.derived_by else default
         rows.append(f"| {env} | {flags} | {default} | {knob.help} |")

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from entrypoint.errors import UserError
+from entrypoint.facts.home import home as user_home
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?")
 HUBS = {"huggingface": "Hugging Face", "modelscope": "ModelScope"}
@@ -61,7 +62,7 @@ def is_offline(environ: Mapping[str, str]) -> bool:
 
 def default_cache(hub: str, environ: Mapping[str, str]) -> Path:
     """Where the hub's own library would cache when CACHE_DIR is unset (same variables)."""
-    home = Path(environ.get("HOME") or Path.home())
+    home = Path(user_home(environ))
     xdg = Path(environ.get("XDG_CACHE_HOME") or home / ".cache")
     if hub == "modelscope":
         return Path(environ.get("MODELSCOPE_CACHE") or xdg / "modelscope" / "hub")
@@ -178,7 +179,7 @@ class Store:
 
 
 def user_cache_root(environ: Mapping[str, str]) -> Path:
-    home = Path(environ.get("HOME") or Path.home())
+    home = Path(user_home(environ))
     return Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "llm-serve"
 
 

@@ -71,7 +71,7 @@ def prefix_caching(ctx: Context) -> Outcome | None:
     reason = (f"compute capability {cap_text(capability)} (V100 generation): prefix caching is "
               f"unsupported there")
     out = decide("enable_prefix_caching", False, Source.HARDWARE, reason)
-    if ctx.user_set("enable_prefix_caching") and ctx.value("enable_prefix_caching"):
+    if ctx.user_set("enable_prefix_caching") and ctx.settings.enable_prefix_caching:
         out = warn(f"{ctx.label('enable_prefix_caching')}=true turned off: {reason}.") + out
     return out
 

@@ -38,7 +38,7 @@ def lora_adapters(ctx: Context) -> Outcome | None:
     src = ctx.location
     if src is None or not src.adapters:
         return None
-    if ctx.value("merge_lora"):
+    if ctx.settings.merge_lora:
         return merge_adapter(ctx)
     rank = max(a.rank for a in src.adapters)
     choice = lora_rank_choice(rank, ", ".join(str(a.path) for a in src.adapters))
@@ -88,7 +88,7 @@ CONTAINER_DEFAULTS = {"VLLM_CACHE_ROOT": "~/.cache/vllm",
 def compile_cache(ctx: Context) -> Outcome:
     """Compile caches on persistent storage: a restart loads instead of compiling."""
     src = ctx.location
-    root = ctx.value("cache_dir")
+    root = ctx.settings.cache_dir
     out = NOTHING
     if root:
         label, source = ctx.label("cache_dir"), ctx.decided["cache_dir"].source
@@ -119,9 +119,9 @@ def cache_places(ctx: Context, chosen_env: Mapping[str, Decision]) -> str:
 def warm_page_cache(ctx: Context) -> Outcome | None:
     src = ctx.location
     facts = src.weights if src is not None else None
-    if facts is None or not facts.files or ctx.value("merge_lora") and src.adapters:
+    if facts is None or not facts.files or ctx.settings.merge_lora and src.adapters:
         return None
-    if ctx.value("disable_mem_cache"):
+    if ctx.settings.disable_mem_cache:
         return fact("page cache", "warm-up off (DISABLE_MEM_CACHE)")
     if ctx.argv.passes("--safetensors-load-strategy", "--load-format"):
         return fact("page cache", "left to vLLM: the load flags were given")

@@ -14,8 +14,12 @@ from entrypoint.serve.names import PAGE, PLAN_ENV
 from entrypoint.settings.provenance import Decision
 
 
+def plan_file_in(run_dir: str, port: int) -> str:
+    return f"{run_dir}/page-{port}.json"
+
+
 def plan_file(ctx: Context) -> str:
-    return f"{ctx.value('run_dir')}/page-{ctx.value('port')}.json"
+    return plan_file_in(ctx.settings.run_dir, ctx.settings.port)
 
 
 def serve_page(ctx: Context) -> Outcome | None:

@@ -4,7 +4,7 @@ The catalog (catalogs/quantization.py) holds the names and what each needs; thes
 name, weigh it against a checkpoint that is already quantized and against the GPUs' compute
 capability, and emit the name the installed vLLM knows: `ifq` and `ifq_nf4` of the replaced
 platform image map to current online methods, deprecated aliases (`fp8`) become their current
-names. The memory estimate and the dtype (rules.sizing) read the same catalog.
+names. The memory estimate (rules.memory) and the dtype (rules.sizing) read the same catalog.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ SUGGESTED = ("fp8", "ifq", "ifq_nf4", "bitsandbytes")  # names users know, as wa
 
 def check_known(ctx: Context) -> None:
     """A refusal or nothing: an unknown QUANTIZATION name stops here."""
-    method = ctx.value("quantization")
+    method = ctx.settings.quantization
     if method is None:
         return
     if method not in catalog.methods():
@@ -40,7 +40,7 @@ def check_prequantized(ctx: Context) -> Outcome | None:
         return None
     method = found.method
     out = fact("checkpoint quantization", f"{method} ({found.source})")
-    chosen = ctx.value("quantization")
+    chosen = ctx.settings.quantization
     if chosen is None:
         return out
     needs = quant_needs().get(chosen)
@@ -67,7 +67,7 @@ def check_prequantized(ctx: Context) -> Outcome | None:
 def check_checkpoint_quantized(ctx: Context) -> None:
     """A pre-quantized method (awq, gptq, ...) loads a checkpoint quantized that way: vLLM fails
     on a model without that quantization_config after loading for seconds."""
-    chosen = ctx.value("quantization")
+    chosen = ctx.settings.quantization
     needs = quant_needs().get(chosen) if chosen else None
     if needs is None or needs.online or ctx.model.quantization_config:
         return
@@ -81,7 +81,7 @@ def check_checkpoint_quantized(ctx: Context) -> None:
 
 def check_quantization_capability(ctx: Context) -> Outcome:
     gate = "gate: quantization"
-    method = ctx.value("quantization")
+    method = ctx.settings.quantization
     asked = f"{ctx.label('quantization')}={method}"
     checkpoint = ctx.model.quantization
     if method is None and checkpoint:
@@ -136,7 +136,7 @@ def map_names(ctx: Context) -> Outcome | None:
     checkpoint made them drop it); what each name needs from the GPU (compute capability, float16
     for ifq_nf4) is the gates' and the dtype rule's, from the same catalog.
     """
-    method = ctx.value("quantization")
+    method = ctx.settings.quantization
     if method is None:
         return None
     decision = ctx.decided["quantization"]

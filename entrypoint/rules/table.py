@@ -7,7 +7,8 @@ How to write a rule
 -------------------
 A rule is a function `(ctx: Context) -> Outcome | None`. `ctx` is read-only: the frozen inputs
 (`ctx.model`, `ctx.hardware`, `ctx.argv`, `ctx.environ`, ...) and the decisions so far
-(`ctx.value(name)`, `ctx.decided[name]`, `ctx.user_set(name)`, `ctx.label(name)` for messages).
+(`ctx.settings.max_model_len`, typed; `ctx.decided[name]` with its source and reason;
+`ctx.user_set(name)`; `ctx.label(name)` for messages).
 It returns what it decides, joined with `+` (`None`: nothing), or raises `UserError` to refuse:
 
     def swap_space(ctx: Context) -> Outcome | None:
@@ -33,6 +34,8 @@ from entrypoint.rules import (
     gates,
     launch_site,
     legacy_clients,
+    memory,
+    mistral_format,
     model_location,
     multinode,
     page,
@@ -61,7 +64,7 @@ RULES: tuple[Rule, ...] = (
     sizing.max_model_len,
     sizing.dtype,
     gates.prefix_caching,
-    sizing.preflight,
+    memory.preflight,
     quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
     speculative.lookahead,
     legacy_clients.serve_legacy_clients,
@@ -77,13 +80,14 @@ RULES: tuple[Rule, ...] = (
     launch_site.check_cpu_build,
     # chat template, tool and reasoning parsers by model family
     chat.apply_family,
-    launch_site.check_run_folder,  # after every rule that writes a file for vLLM
+    mistral_format.pair_with_parser,  # after the family's parser is planned
     launch_site.check_port,  # last of the checks: input mistakes are named first
     # security and supervision
     api_keys.require_api_keys,
     remote_code.explain,
     supervision.watch_engine,
     page.serve_page,  # the page at / (its plan file is filled in once the plan is complete)
+    launch_site.check_run_folder,  # after every rule that writes a file, the page's included
     # multi-node roles, backends and networking (after sizing decided tensor_parallel_size)
     *multinode.LATE_RULES,
 )

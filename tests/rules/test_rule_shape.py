@@ -79,3 +79,21 @@ def test_the_precedence_order_is_said_from_source_everywhere():
     assert precedence_text().index("settings file") < precedence_text().index("from the model")
     assert precedence_text() in help_text()
     assert f"Precedence, highest first: {precedence_text()}." in README.read_text()
+
+
+def test_every_setting_is_a_typed_attribute():
+    from entrypoint.settings import values
+    from entrypoint.settings.decided import Settings
+    from entrypoint.settings.knobs import KNOBS
+
+    def type_text(knob):
+        kind = knob.kind
+        text = ("bool" if isinstance(kind, values.Bool) else
+                kind.kind.__name__ if isinstance(kind, values.Number) else "str")
+        return text + (" | None" if knob.default is None else "")
+
+    assert Settings.__annotations__ == {name: type_text(k) for name, k in KNOBS.items()}
+    ctx = derived(env={"MAX_MODEL_LEN": "4096"})
+    assert ctx.settings.max_model_len == 4096 and ctx.settings.ui is True
+    with pytest.raises(AttributeError):
+        ctx.settings.max_model_len = 1
