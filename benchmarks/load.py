@@ -75,7 +75,7 @@ def main() -> None:
         print(asyncio.run(drive(args.base, args.clients, args.seconds, args.max_tokens)))
         return
     sys.path.insert(0, str(REPO))
-    from entrypoint.devtools.demo_model import build
+    from entrypoint.devtools.tiny_model import build
     from tests.conftest import CACHE, Server
 
     model = build(CACHE / "demo-model")

@@ -91,7 +91,7 @@ def main() -> None:
         return
     model = sys.argv[1] if len(sys.argv) > 1 else str(CACHE / "demo-model")
     if not Path(model, "config.json").is_file():
-        from entrypoint.devtools.demo_model import build
+        from entrypoint.devtools.tiny_model import build
 
         model = str(build(Path(model)))
     logs = CACHE / "bench-lookahead"

@@ -57,7 +57,9 @@ step() { echo "==> install.sh $VARIANT $STEP: $*" >&2; }
 
 # Packages each variant serves with. vLLM 0.33 moved bitsandbytes out of core into a plugin; the
 # older V100 release still has it built in. modelscope/huggingface_hub fetch models by name.
-MODEL_TOOLS="ray huggingface_hub modelscope peft"  # peft: MERGE_LORA merges adapters
+# peft: MERGE_LORA merges adapters; gguf: transformers reads GGUF files (the demo model, a
+# MODEL=*.gguf converted into the cache: entrypoint/facts/gguf.py).
+MODEL_TOOLS="ray huggingface_hub modelscope peft gguf"
 
 case "$STEP" in
   constraints)

@@ -85,7 +85,7 @@ ENV_KNOBS |= {"HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_TOKEN
 
 @pytest.fixture(scope="session")
 def demo_model() -> Path:
-    from entrypoint.devtools.demo_model import build
+    from entrypoint.devtools.tiny_model import build
 
     return build(CACHE / "demo-model")
 
