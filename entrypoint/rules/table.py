@@ -10,6 +10,7 @@ from entrypoint.rules import (
     api_keys,
     architecture,
     chat,
+    exact_dtype,
     gates,
     launch_site,
     model_location,
@@ -40,6 +41,7 @@ RULES: tuple[Rule, ...] = (
     sizing.layout_fits,
     sizing.max_model_len,
     sizing.dtype,
+    exact_dtype.float32_for_small_models,  # after sizing.dtype: may keep float32
     gates.prefix_caching,
     sizing.preflight,
     quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
