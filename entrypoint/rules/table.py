@@ -13,6 +13,7 @@ from entrypoint.rules import (
     exact_dtype,
     gates,
     launch_site,
+    lookahead_greedy,
     model_location,
     multinode,
     old_clients,
@@ -46,6 +47,7 @@ RULES: tuple[Rule, ...] = (
     sizing.preflight,
     quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
     speculative.lookahead,
+    lookahead_greedy.explain,  # after the dtype rules and lookahead
     old_clients.middleware,
     # where the model comes from: checkpoints, hub, LoRA, compile cache, warm-up
     model_location.served_folder,
