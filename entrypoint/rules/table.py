@@ -12,6 +12,7 @@ from entrypoint.rules import (
     chat,
     exact_dtype,
     gates,
+    gguf,
     launch_site,
     lookahead_greedy,
     model_location,
@@ -28,6 +29,7 @@ from entrypoint.rules.context import Context, Rule, from_user_or_default
 from entrypoint.settings.knobs import KNOBS
 
 RULES: tuple[Rule, ...] = (
+    gguf.plan_gguf,  # a GGUF file: loader, conversion, or the sentence, before any gate
     architecture.check_loadable,  # first: nothing else matters for a model that cannot load
     quantization.check_known,
     gates.cpu_kv_cache_space,
