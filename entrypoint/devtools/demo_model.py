@@ -7,6 +7,8 @@ the project's one GGUF converter (`entrypoint.facts.gguf.convert`) into a float3
 folder (517 MiB). The folder records the GGUF's sha256: a new pin builds a new folder.
 
 Usage: python -m entrypoint.devtools.demo_model OUT_DIR
+       python -m entrypoint.devtools.demo_model --gguf OUT_FILE   (the GGUF file only: the CPU
+       image ships it, and `MODEL=OUT_FILE run` converts it once at the first start)
 """
 
 from __future__ import annotations
@@ -63,7 +65,18 @@ def build(out: Path) -> Path:
     return out
 
 
+def save_gguf(out: Path) -> Path:
+    """The checked GGUF file alone at `out`."""
+    with tempfile.TemporaryDirectory(prefix="demo-gguf-") as scratch:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(fetch_gguf(Path(scratch)), out)
+    out.chmod(0o644)
+    return out
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
-    print(build(parser.parse_args().out))
+    parser.add_argument("--gguf", action="store_true", help="write only the GGUF file to OUT")
+    args = parser.parse_args()
+    print(save_gguf(args.out) if args.gguf else build(args.out))
