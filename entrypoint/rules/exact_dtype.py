@@ -13,19 +13,21 @@ from __future__ import annotations
 
 from entrypoint.facts import model_params
 from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, decide
+from entrypoint.settings.provenance import Source
 
 SMALL_PARAMS = 2_000_000_000  # float32 weights of at most 8 GiB: room on any machine that serves
 
 
-def float32_for_small_models(ctx: Context) -> None:
+def float32_for_small_models(ctx: Context) -> Outcome | None:
     if not ctx.cpu_build or ctx.user_set("dtype") or ctx.model.torch_dtype != "float32":
-        return
+        return None
     if ctx.value("quantization"):
-        return  # quantized weights compute in the method's dtype (sizing.dtype decided it)
+        return None  # quantized weights compute in the method's dtype (sizing.dtype decided it)
     params = model_params.estimated_params(ctx.model)
     if params is None or params > SMALL_PARAMS:
-        return
-    ctx.decide("dtype", "float32", "model",
-               f"float32 checkpoint of {params / 1e9:.2f}B parameters kept in float32"
-               f" ({params * 4 / 2**30:.1f} GiB): bfloat16 rounding swaps near-tied next tokens,"
-               " so greedy answers would differ from the model's float32 answers")
+        return None
+    return decide("dtype", "float32", Source.MODEL,
+                  f"float32 checkpoint of {params / 1e9:.2f}B parameters kept in float32"
+                  f" ({params * 4 / 2**30:.1f} GiB): bfloat16 rounding swaps near-tied next"
+                  " tokens, so greedy answers would differ from the model's float32 answers")

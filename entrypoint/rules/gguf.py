@@ -14,7 +14,9 @@ from entrypoint.errors import UserError
 from entrypoint.facts.gguf import ConvertGguf, GgufTokenizer, cache_key
 from entrypoint.facts.gguf_header import ARCHITECTURES, GgufHeader
 from entrypoint.rules.context import Context
-from entrypoint.rules.model_location import add_flag, cache_root
+from entrypoint.rules.model_location import cache_root
+from entrypoint.rules.outcome import Outcome, decide
+from entrypoint.settings.provenance import Source
 
 # vllm/model_executor/layers/quantization/gguf.py (0.1x-0.32): unquantized, standard, k-quants,
 # i-quants.
@@ -48,11 +50,11 @@ def no_loader(ctx: Context, header: GgufHeader) -> str | None:
     return None
 
 
-def plan_gguf(ctx: Context) -> None:
+def plan_gguf(ctx: Context) -> Outcome | None:
     src = ctx.location
     header = src.gguf if src is not None else None
     if header is None:
-        return
+        return None
     types = ", ".join(f"{n} x{c}" for n, c in sorted(header.tensor_types.items()))
     what = f"{header.path.name} is a GGUF file ({header.architecture}; tensors {types})"
     if header.architecture not in ARCHITECTURES:
@@ -60,20 +62,20 @@ def plan_gguf(ctx: Context) -> None:
                         f" {header.architecture}, which neither vLLM's GGUF loader nor the"
                         " converter here reads; convert it to a Hugging Face folder"
                         " (config.json and safetensors) and set MODEL to that folder.")
-    add_flag(ctx, "--served-model-name", (header.path.stem,), "model",
-             "the GGUF file's name, not a cache path, names the model for clients")
+    out = ctx.flag("--served-model-name", (header.path.stem,), source=Source.MODEL,
+                   reason="the GGUF file's name, not a cache path, names the model for clients")
     why_not = no_loader(ctx, header)
     if why_not is None:
-        ctx.decide("model", str(header.path), "model", f"{what}: vLLM's own GGUF loader")
         folder = header.path.parent
         tokenizer = folder if any((folder / n).is_file() for n in TOKENIZER_FILES) else None
         if tokenizer is None:
             tokenizer = cache_root(ctx) / "gguf" / (cache_key(header.path) + "-tokenizer")
-            ctx.steps.append(GgufTokenizer(header.path, tokenizer))
-        add_flag(ctx, "--tokenizer", (str(tokenizer),), "model",
-                 "vLLM's GGUF loader needs a Hugging Face tokenizer named")
-        return
-    out = cache_root(ctx) / "gguf" / cache_key(header.path)
-    ctx.steps.append(ConvertGguf(header.path, out))
-    ctx.decide("model", str(out), "model", f"{what}: {why_not}, so it is converted once into"
-               " the cache and reused while the file is unchanged (see the launch steps)")
+            out += Outcome(steps=(GgufTokenizer(header.path, tokenizer),))
+        return out + decide("model", str(header.path), Source.MODEL,
+                            f"{what}: vLLM's own GGUF loader") + \
+            ctx.flag("--tokenizer", (str(tokenizer),), source=Source.MODEL,
+                     reason="vLLM's GGUF loader needs a Hugging Face tokenizer named")
+    converted = cache_root(ctx) / "gguf" / cache_key(header.path)
+    return out + Outcome(steps=(ConvertGguf(header.path, converted),)) + decide(
+        "model", str(converted), Source.MODEL, f"{what}: {why_not}, so it is converted once"
+        " into the cache and reused while the file is unchanged (see the launch steps)")

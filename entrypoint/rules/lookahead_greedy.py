@@ -10,6 +10,7 @@ it in float32, 0 of 8 in bfloat16 (docs/benchmarks.md).
 from __future__ import annotations
 
 from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, fact
 
 EXACT_DTYPES = ("float32", "float")
 
@@ -25,6 +26,7 @@ def greedy_answers(dtype: str | None) -> str:
             " DTYPE=float32 where answers must not change")
 
 
-def explain(ctx: Context) -> None:
+def explain(ctx: Context) -> Outcome | None:
     if any(flag.option == "--speculative-config" for flag, _ in ctx.extra_flags):
-        ctx.facts["lookahead"] = greedy_answers(ctx.value("dtype"))
+        return fact("lookahead", greedy_answers(ctx.value("dtype")))
+    return None

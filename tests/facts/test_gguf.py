@@ -15,11 +15,10 @@ from entrypoint.facts import hardware
 from entrypoint.facts.gguf import ConvertGguf, GgufTokenizer
 from entrypoint.facts.gguf_header import config_from_header, read_header
 from entrypoint.facts.model_location import Located
-from entrypoint.rules import gguf as gguf_rules
-from entrypoint.rules.context import from_user_or_default
-from entrypoint.settings.knobs import KNOBS
+from entrypoint.rules.context import Context
+from entrypoint.rules.gguf import plan_gguf
 from tests.conftest import run_cli
-from tests.rules.builder import context
+from tests.rules.builder import inputs
 
 NO_GPU = hardware.Inventory(gpus=(), source="none")
 
@@ -74,37 +73,32 @@ def test_cpu_build_converts_once_into_the_cache(tmp_path, as_folder):
     assert plan.argv[plan.argv.index("--served-model-name") + 1] == "tiny.Q4_1"
 
 
-def rule_context(header, version: str):
-    """The inputs a GPU host with vLLM `version` gives the GGUF rule, every setting resolved."""
-    ctx = context(config=config_from_header(header), gpus="1xA10")
+def rule_context(header, version: str) -> Context:
+    """What a GPU host with vLLM `version` shows the GGUF rule, before any rule ran."""
+    given = inputs(config=config_from_header(header), gpus="1xA10")
     location = Located(given=str(header.path), serve_dir=header.path, gguf=header)
-    options = dataclasses.replace(ctx.inputs.options, version=version)
-    ctx.inputs = dataclasses.replace(ctx.inputs, location=location, options=options)
-    for name in KNOBS:
-        ctx.decided[name] = from_user_or_default(name, ctx.given)
-    return ctx
+    options = dataclasses.replace(given.options, version=version)
+    return Context(dataclasses.replace(given, location=location, options=options))
 
 
 def test_gpu_vllm_before_0_33_loads_it_with_a_tokenizer_step(tmp_path):
-    ctx = rule_context(read_header(write_gguf(tmp_path / "m.gguf")), "0.19.1")
-    gguf_rules.plan_gguf(ctx)
-    assert ctx.value("model") == str(tmp_path / "m.gguf")
-    flags = {flag.option: flag.values for flag, _ in ctx.extra_flags}
-    (step,) = ctx.steps
+    out = plan_gguf(rule_context(read_header(write_gguf(tmp_path / "m.gguf")), "0.19.1"))
+    assert out.settings["model"].value == str(tmp_path / "m.gguf")
+    flags = {flag.option: flag.values for flag, _ in out.flags}
+    (step,) = out.steps
     assert isinstance(step, GgufTokenizer) and flags["--tokenizer"] == (str(step.out),)
 
 
 def test_gpu_vllm_0_33_converts_and_says_why(tmp_path):
-    ctx = rule_context(read_header(write_gguf(tmp_path / "m.gguf")), "0.33.0")
-    gguf_rules.plan_gguf(ctx)
-    assert "vllm-gguf-plugin" in ctx.decided["model"].reason
-    assert isinstance(ctx.steps[0], ConvertGguf)
+    out = plan_gguf(rule_context(read_header(write_gguf(tmp_path / "m.gguf")), "0.33.0"))
+    assert "vllm-gguf-plugin" in out.settings["model"].reason
+    assert isinstance(out.steps[0], ConvertGguf)
 
 
 def test_a_quant_type_the_loader_lacks_is_converted(tmp_path):
-    ctx = rule_context(read_header(write_gguf(tmp_path / "m.gguf", quant="TQ1_0")), "0.19.1")
-    gguf_rules.plan_gguf(ctx)
-    assert "takes no TQ1_0 tensors" in ctx.decided["model"].reason
+    header = read_header(write_gguf(tmp_path / "m.gguf", quant="TQ1_0"))
+    out = plan_gguf(rule_context(header, "0.19.1"))
+    assert "takes no TQ1_0 tensors" in out.settings["model"].reason
 
 
 def cut_short(path: Path) -> Path:
