@@ -78,7 +78,7 @@ def main() -> None:
     from entrypoint.devtools.tiny_model import build
     from tests.conftest import CACHE, Server
 
-    model = build(CACHE / "demo-model")
+    model = build(CACHE / "tiny-model")
     with tempfile.TemporaryDirectory() as tmp:
         server = Server([str(model), "--enforce-eager", "--max-num-seqs", str(args.clients)],
                         {"MAX_MODEL_LEN": "1024"}, Path(tmp) / "server.log")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "model-loading.md"
-DEMO = REPO / ".cache" / "demo-model"
+DEMO = REPO / ".cache" / "tiny-model"
 ENV_KNOBS = ("MODEL", "CACHE_DIR", "DISABLE_MEM_CACHE", "MAX_MODEL_LEN", "ENFORCE_EAGER")
 
 
