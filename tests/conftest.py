@@ -17,6 +17,7 @@ import pytest
 from entrypoint.rules.gates import IMAGE_VARIANT_ENV
 from entrypoint.rules.sizing import LONG_CONTEXT_ENV
 from entrypoint.settings.knobs import ENV_NAMES
+from entrypoint.settings.vllm_options import installed_version
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
@@ -51,6 +52,11 @@ def port_free_in_process(monkeypatch):
     from entrypoint.facts import launch_site
 
     monkeypatch.setattr(launch_site, "port_problem", lambda host, port: None)
+
+
+# For the few tests about the installed vLLM itself; the rest run without it
+# (scripts/test_without_vllm.sh).
+needs_vllm = pytest.mark.skipif(installed_version() is None, reason="needs vLLM installed")
 
 
 @pytest.fixture

@@ -115,7 +115,7 @@ def transformers_fallback(registered: set[str]) -> list[str]:
 
 def installed_registry() -> tuple[str, Path]:
     """(version, registry.py) of the installed vLLM, found through package metadata."""
-    for dist in vllm_options.VLLM_DISTRIBUTIONS:
+    for dist in vllm_options.VLLM_DISTS:
         try:
             found = metadata.distribution(dist)
         except metadata.PackageNotFoundError:

@@ -2,17 +2,16 @@
 Hugging Face folder that vLLM can serve.
 
 `convert` is the one converter, used by the demo build (entrypoint/devtools/demo_model.py) and by
-the plan's launch step `ConvertGguf` for a GGUF given as MODEL. transformers reads the file with
-the `gguf` package and, asked to dequantize, keeps float32 weights that `save_pretrained` can write
-(without `dequantize=True` it keeps them packed and refuses to save). torch, transformers and gguf
-load only inside `convert`: the plan itself stays fast.
+the launch step `plan.steps.ConvertGguf` for a GGUF given as MODEL (launch/steps.py). transformers
+reads the file with the `gguf` package and, asked to dequantize, keeps float32 weights that
+`save_pretrained` can write (without `dequantize=True` it keeps them packed and refuses to save).
+torch, transformers and gguf load only inside `convert`: the plan itself stays fast.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 MAGIC = b"GGUF"  # the first four bytes of every GGUF file
@@ -82,50 +81,17 @@ def convert(source: Path, out: Path) -> Path:
     return out
 
 
-@dataclass(frozen=True)
-class ConvertGguf:
-    """Launch step: the GGUF file converted into the cache once; later starts reuse it."""
+def write_tokenizer(source: Path, out: Path) -> Path:
+    """The tokenizer inside a GGUF file as a Hugging Face tokenizer folder (for vLLM's GGUF
+    loader, `--tokenizer`); seconds, a few MB."""
+    if (out / "tokenizer_config.json").is_file():
+        return out
+    from transformers import AutoTokenizer
 
-    source: Path
-    out: Path
-
-    def describe(self) -> str:
-        if is_converted(self.out):
-            return f"convert GGUF {self.source} -> {self.out} (reused, already converted)"
-        size = self.source.stat().st_size if self.source.is_file() else 0
-        space = size * FLOAT32_PER_GGUF_BYTE / 2**30
-        return (f"convert GGUF {self.source} into a Hugging Face folder {self.out} once with"
-                f" transformers (float32, about {space:.1f} GiB on disk; about 40 s and 1.4 GB"
-                f" of memory per 100 MB of GGUF on 2 cores)")
-
-    def run(self) -> None:
-        if is_converted(self.out):
-            return
-        print(f"run: {self.describe()}", flush=True)
-        convert(self.source, self.out)
-
-
-@dataclass(frozen=True)
-class GgufTokenizer:
-    """Launch step: the tokenizer inside a GGUF file written out as a Hugging Face tokenizer
-    folder once, for vLLM's GGUF loader (`--tokenizer`); seconds, a few MB."""
-
-    source: Path
-    out: Path
-
-    def describe(self) -> str:
-        state = "reused" if (self.out / "tokenizer_config.json").is_file() else "once"
-        return f"write the tokenizer of GGUF {self.source} to {self.out} ({state})"
-
-    def run(self) -> None:
-        if (self.out / "tokenizer_config.json").is_file():
-            return
-        from transformers import AutoTokenizer
-
-        print(f"run: {self.describe()}", flush=True)
-        tokenizer = AutoTokenizer.from_pretrained(self.source.parent, gguf_file=self.source.name)
-        staging = self.out.with_name(self.out.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        tokenizer.save_pretrained(staging)
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        staging.rename(self.out)
+    tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+    staging = out.with_name(out.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    tokenizer.save_pretrained(staging)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging.rename(out)
+    return out

@@ -54,6 +54,7 @@ class GgufHeader:
     fields: dict[str, Any]  # key-values; arrays kept as their length only
     tensor_types: dict[str, int]  # type name -> tensor count
     output_head: bool = True  # an `output.weight` tensor; without one the embeddings are tied
+    size: int = 0  # bytes of the file
 
     @property
     def architecture(self) -> str:
@@ -116,7 +117,7 @@ def read_header(path: Path) -> GgufHeader:
     except (EOFError, ValueError, UnicodeDecodeError) as error:
         raise UserError(f"MODEL={path} is not a readable GGUF file ({error or 'cut short'});"
                         " copy it again, or point MODEL at a Hugging Face model folder.") from None
-    return GgufHeader(path, fields, types, head)
+    return GgufHeader(path, fields, types, head, path.stat().st_size)
 
 
 def config_from_header(header: GgufHeader) -> dict[str, Any] | None:

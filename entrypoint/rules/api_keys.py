@@ -13,9 +13,8 @@ from __future__ import annotations
 from entrypoint.errors import UserError
 from entrypoint.rules.context import Context
 from entrypoint.rules.outcome import Outcome, decide, middleware
+from entrypoint.serve.names import API_KEYS, DIGESTS_ENV
 from entrypoint.settings.provenance import Decision, Source
-
-MIDDLEWARE = "entrypoint.serve.api_keys.ApiKeyMiddleware"
 
 
 def digest(key: str) -> str:
@@ -26,6 +25,27 @@ def digest(key: str) -> str:
 
 def split_keys(raw: object) -> list[str]:
     return [key.strip() for key in str(raw).split(",") if key.strip()]
+
+
+def unsendable(key: str) -> int | None:
+    """1-based position of the first character that is not visible ASCII (! to ~), else None.
+
+    Bearer tokens are ASCII (RFC 6750), and HTTP clients send header values as ASCII: the
+    official openai client (httpx) raises UnicodeEncodeError before sending such a key, so it
+    could never be used.
+    """
+    return next((at for at, char in enumerate(key, 1) if not "!" <= char <= "~"), None)
+
+
+def refuse_unsendable(keys: list[str], origins: list[str]) -> None:
+    for number, key in enumerate(keys, 1):
+        at = unsendable(key)
+        if at is not None:
+            raise UserError(
+                f"API key {number} of {len(keys)} (from {', '.join(origins)}) has a character "
+                f"at position {at} that is not visible ASCII, which HTTP clients cannot send "
+                f"in an Authorization header (the openai client refuses it); use keys of ASCII "
+                f"letters, digits and punctuation.")
 
 
 def gather(ctx: Context) -> tuple[list[str], list[str]]:
@@ -50,7 +70,8 @@ def require_api_keys(ctx: Context) -> Outcome:
     taken_off = Outcome(dropped_flags=("--api-key",), secrets=tuple(keys))
     if not keys:
         return taken_off
-    from entrypoint.serve.api_keys import DIGESTS_ENV, OPEN_PATHS
+    refuse_unsendable(keys, origins)
+    from entrypoint.serve.api_keys import OPEN_PATHS
 
     if ctx.environ.get("VLLM_API_KEY"):
         raise UserError(
@@ -64,4 +85,4 @@ def require_api_keys(ctx: Context) -> Outcome:
                        "SHA-256 digests of the API keys, read by the middleware")
     return (taken_off + Outcome(own_env={DIGESTS_ENV: digests})
             + decide("api_keys", ",".join(keys), source, reason)  # shown masked, with this reason
-            + middleware(MIDDLEWARE, source, "checks the API keys"))
+            + middleware(API_KEYS, source, "checks the API keys"))

@@ -12,6 +12,7 @@ from entrypoint.catalogs import architectures as arch
 from entrypoint.catalogs.families import by_architecture
 from entrypoint.errors import UserError
 from entrypoint.rules.context import Context
+from entrypoint.rules.custom_code_fit import unfit
 from entrypoint.rules.gates import V100_VARIANT, image_variant
 from entrypoint.rules.outcome import Outcome, fact, warn
 from entrypoint.rules.remote_code import custom_code
@@ -58,11 +59,18 @@ def refuse_unknown(ctx: Context, architecture: str, table: arch.ArchTable) -> Ou
             f"{model}, which neither vLLM {table.version}'s registry nor its Transformers "
             f"backend (transformers {table.transformers}) has; deploy a model with a supported "
             f"architecture, or install the vLLM plugin that registers it.")
-    if not ctx.value("trust_remote_code"):
+    if not ctx.settings.trust_remote_code:
         raise UserError(
             f"{model}, which vLLM {table.version}'s registry does not have; set "
             f"TRUST_REMOTE_CODE=true to let vLLM try the model's own code through its "
             f"Transformers backend (slower), or deploy a model with a supported architecture.")
+    if ctx.model.code and (why := unfit(ctx.model.code)) is not None:
+        route = (f"serve it with {OLDER_ENGINE}, whose registry has it"
+                 if older_engine_has(ctx, architecture, table) else
+                 "no image variant here has it in its registry either; deploy a model with a "
+                 "supported architecture")
+        raise UserError(f"{model}, which vLLM {table.version}'s registry does not have, and "
+                        f"{why}, so vLLM cannot load it; {route}.")
     return warn(
         f"{model}, which vLLM {table.version}'s registry does not have: vLLM will try the "
         f"model's own code (auto_map) through its Transformers backend, which loads only code "

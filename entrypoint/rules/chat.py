@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from entrypoint.catalogs import families
 from entrypoint.catalogs.families import Family, Match
+from entrypoint.rules import mistral_format
 from entrypoint.rules.context import Context
 from entrypoint.rules.outcome import NOTHING, Outcome, decide, warn
 from entrypoint.settings.given import validate
@@ -78,7 +79,9 @@ def _keeps_own_template(match: Match, own_template: bool) -> bool:
 def _chat_template(ctx: Context, match: Match, own_template: bool) -> Outcome | None:
     family: Family = match.family
     if family.template is None:
-        if not own_template and not ctx.argv.passes("--chat-template"):
+        # (a Mistral folder in Hugging Face format gets its tool template from mistral_format)
+        if not (own_template or ctx.argv.passes("--chat-template")
+                or mistral_format.supplies_template(family.tool_call_parser, ctx.model)):
             return warn(f"{family.family} models use their own chat template, but this "
                         "model dir has none; chat requests will fail until one is added "
                         "or --chat-template is passed.")
@@ -135,7 +138,7 @@ def _stop_tokens(ctx: Context, match: Match) -> Outcome | None:
     config = families.generation_config_with_stops(ctx.model, family.stop_token_ids)
     if config is None:
         return None
-    folder, content = families.generation_config_folder(ctx.value("run_dir"), config)
+    folder, content = families.generation_config_folder(ctx.settings.run_dir, config)
     ids = ", ".join(map(str, family.stop_token_ids))
     return Outcome(files={f"{folder}/generation_config.json": content}) + _add(
         ctx, ("--generation-config",), "--generation-config", (folder,), match,

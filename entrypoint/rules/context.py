@@ -20,9 +20,10 @@ from entrypoint.facts.launch_site import LaunchSite
 from entrypoint.facts.model_dir import ModelFacts
 from entrypoint.facts.model_location import Located
 from entrypoint.plan.node_role import NodeRole
-from entrypoint.plan.plan import Step
+from entrypoint.plan.steps import Step
 from entrypoint.rules.outcome import NOTHING, Outcome, flag
 from entrypoint.settings.argv import ParsedArgv, PassFlag
+from entrypoint.settings.decided import Settings
 from entrypoint.settings.given import Given
 from entrypoint.settings.knobs import KNOBS
 from entrypoint.settings.provenance import Decision, Source
@@ -99,7 +100,13 @@ class Context:
     dropped_flags = property(lambda self: frozenset(self._draft.dropped_flags))
     multinode = property(lambda self: self._draft.multinode)
 
+    @property
+    def settings(self) -> Settings:
+        """The decided values as typed attributes: `ctx.settings.max_model_len`."""
+        return Settings(self._draft.decided)
+
     def value(self, name: str) -> Any:
+        """A decided value by a name held in a variable (else `ctx.settings.<name>`)."""
         return self._draft.decided[name].value
 
     def user_set(self, name: str, via: Source | None = None) -> bool:

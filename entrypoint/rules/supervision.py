@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from entrypoint.rules.context import Context
 from entrypoint.rules.outcome import Outcome, middleware
-from entrypoint.serve.supervision import MIDDLEWARE
+from entrypoint.serve.names import ENGINE_WATCH
 from entrypoint.settings.provenance import Source
 
 
 def watch_engine(ctx: Context) -> Outcome:
-    return middleware(MIDDLEWARE, Source.DEFAULT,
+    return middleware(ENGINE_WATCH, Source.DEFAULT,
                       "exit non-zero when the engine dies; 503 while draining")

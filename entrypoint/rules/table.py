@@ -7,7 +7,8 @@ How to write a rule
 -------------------
 A rule is a function `(ctx: Context) -> Outcome | None`. `ctx` is read-only: the frozen inputs
 (`ctx.model`, `ctx.hardware`, `ctx.argv`, `ctx.environ`, ...) and the decisions so far
-(`ctx.value(name)`, `ctx.decided[name]`, `ctx.user_set(name)`, `ctx.label(name)` for messages).
+(`ctx.settings.max_model_len`, typed; `ctx.decided[name]` with its source and reason;
+`ctx.user_set(name)`; `ctx.label(name)` for messages).
 It returns what it decides, joined with `+` (`None`: nothing), or raises `UserError` to refuse:
 
     def swap_space(ctx: Context) -> Outcome | None:
@@ -34,10 +35,12 @@ from entrypoint.rules import (
     gates,
     gguf,
     launch_site,
+    legacy_clients,
     lookahead_greedy,
+    memory,
+    mistral_format,
     model_location,
     multinode,
-    old_clients,
     page,
     quantization,
     remote_code,
@@ -56,9 +59,9 @@ RULES: tuple[Rule, ...] = (
     # hardware- and model-aware defaults, capability gates, memory preflight
     gates.check_gpu_image,
     gates.pin_visible_gpus,
-    gates.check_prequantized,
-    gates.check_checkpoint_quantized,
-    gates.check_quantization_capability,
+    quantization.check_prequantized,
+    quantization.check_checkpoint_quantized,
+    quantization.check_quantization_capability,
     *multinode.EARLY_RULES,  # before sizing: TP and the preflight need the stage count
     sizing.tensor_parallel_size,
     sizing.layout_fits,
@@ -66,11 +69,11 @@ RULES: tuple[Rule, ...] = (
     sizing.dtype,
     exact_dtype.float32_for_small_models,  # after sizing.dtype: may keep float32
     gates.prefix_caching,
-    sizing.preflight,
+    memory.preflight,
     quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
     speculative.lookahead,
     lookahead_greedy.explain,  # after the dtype rules and lookahead
-    old_clients.serve_old_clients,
+    legacy_clients.serve_legacy_clients,
     # where the model comes from: checkpoints, hub, LoRA, compile cache, warm-up
     model_location.served_folder,
     model_location.lora_adapters,
@@ -83,13 +86,14 @@ RULES: tuple[Rule, ...] = (
     launch_site.check_cpu_build,
     # chat template, tool and reasoning parsers by model family
     chat.apply_family,
-    launch_site.check_run_folder,  # after every rule that writes a file for vLLM
+    mistral_format.pair_with_parser,  # after the family's parser is planned
     launch_site.check_port,  # last of the checks: input mistakes are named first
     # security and supervision
     api_keys.require_api_keys,
     remote_code.explain,
     supervision.watch_engine,
     page.serve_page,  # the page at / (its plan file is filled in once the plan is complete)
+    launch_site.check_run_folder,  # after every rule that writes a file, the page's included
     # multi-node roles, backends and networking (after sizing decided tensor_parallel_size)
     *multinode.LATE_RULES,
 )

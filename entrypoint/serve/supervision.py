@@ -26,7 +26,6 @@ import time
 from dataclasses import dataclass, field
 
 EXIT_ENGINE_FAILED = 3
-MIDDLEWARE = "entrypoint.serve.supervision.EngineWatch"
 STILL_OPEN_WHILE_STOPPING = frozenset({"/metrics"})
 # After the requests are ended, how long their handlers get to unwind before vLLM goes on.
 UNWIND_SECONDS = 3.0

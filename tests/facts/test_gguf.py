@@ -12,9 +12,9 @@ import pytest
 from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
 from entrypoint.facts import hardware
-from entrypoint.facts.gguf import ConvertGguf, GgufTokenizer
 from entrypoint.facts.gguf_header import config_from_header, read_header
 from entrypoint.facts.model_location import Located
+from entrypoint.plan.steps import ConvertGguf, GgufTokenizer
 from entrypoint.rules.context import Context
 from entrypoint.rules.gguf import plan_gguf
 from tests.conftest import run_cli
@@ -76,7 +76,8 @@ def test_cpu_build_converts_once_into_the_cache(tmp_path, as_folder):
 def rule_context(header, version: str) -> Context:
     """What a GPU host with vLLM `version` shows the GGUF rule, before any rule ran."""
     given = inputs(config=config_from_header(header), gpus="1xA10")
-    location = Located(given=str(header.path), serve_dir=header.path, gguf=header)
+    location = Located(given=str(header.path), serve_dir=header.path, gguf=header,
+                       gguf_dir=header.path.parent / "cache" / "gguf" / header.path.stem)
     options = dataclasses.replace(given.options, version=version)
     return Context(dataclasses.replace(given, location=location, options=options))
 

@@ -68,3 +68,32 @@ def test_rules_can_be_folded_alone():
                  rules=(gates.prefix_caching,))
     assert ctx.decided["enable_prefix_caching"].value is False
     assert page.serve_page(Context(inputs(env={"UI": "false"}))) is None
+
+
+def test_the_precedence_order_is_said_from_source_everywhere():
+    from entrypoint.cli import help_text
+    from entrypoint.devtools.docs import README
+    from entrypoint.settings.provenance import PRECEDENCE, precedence_text
+
+    assert [s.says for s in PRECEDENCE]  # every source has its words (a new one needs them too)
+    assert precedence_text().index("settings file") < precedence_text().index("from the model")
+    assert precedence_text() in help_text()
+    assert f"Precedence, highest first: {precedence_text()}." in README.read_text()
+
+
+def test_every_setting_is_a_typed_attribute():
+    from entrypoint.settings import values
+    from entrypoint.settings.decided import Settings
+    from entrypoint.settings.knobs import KNOBS
+
+    def type_text(knob):
+        kind = knob.kind
+        text = ("bool" if isinstance(kind, values.Bool) else
+                kind.kind.__name__ if isinstance(kind, values.Number) else "str")
+        return text + (" | None" if knob.default is None else "")
+
+    assert Settings.__annotations__ == {name: type_text(k) for name, k in KNOBS.items()}
+    ctx = derived(env={"MAX_MODEL_LEN": "4096"})
+    assert ctx.settings.max_model_len == 4096 and ctx.settings.ui is True
+    with pytest.raises(AttributeError):
+        ctx.settings.max_model_len = 1
