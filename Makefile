@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 DEMO_MODEL := .cache/demo-model
 MODEL ?= $(if $(wildcard /data/model/config.json),/data/model,$(DEMO_MODEL))
 
-.PHONY: install browser run dry-run demo-model test test-unit test-e2e test-image lint docs bench \
+.PHONY: install browser run dry-run demo-model test test-unit test-e2e test-without-vllm test-image lint docs bench \
 	clean screenshot image image-cpu image-v100 check-image-resolve image-here image-here-record
 
 # scripts/install.sh is the same install the images run (image/Dockerfile*), variant cpu here.
@@ -58,6 +58,10 @@ test-unit: install
 
 test-e2e: install browser
 	$(PY) -m pytest -q -m e2e
+
+# The unit tests in a throw-away venv without vLLM (rules and plans need no engine installed).
+test-without-vllm: install
+	scripts/test_without_vllm.sh -m "not e2e" -p no:cacheprovider -rs tests --ignore=tests/image
 
 # The CPU image built with podman (no daemon) on a Debian base made here, then started as a
 # container would start it (tests/image/); `make test` runs it too. Root; installs podman,
