@@ -9,7 +9,15 @@ from collections.abc import Mapping
 
 from entrypoint.catalogs import gpus
 from entrypoint.errors import EXIT_BAD_INPUT, EXIT_LAUNCH_FAILED, LaunchError, UserError
-from entrypoint.facts import cluster, hardware, home, launch_site, model_location, profile
+from entrypoint.facts import (
+    cluster,
+    gguf_header,
+    hardware,
+    home,
+    launch_site,
+    model_location,
+    profile,
+)
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
 from entrypoint.plan.plan import Plan
@@ -84,7 +92,7 @@ def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
     load_format = passed_value(parsed, "--load-format") or "auto"
     weights = None
     merging = value_or_default(given, "merge_lora") and source.adapters
-    if not (source.missing or merging or load_format in launch_site.NOT_LOADED):
+    if not (source.missing or merging or source.gguf or load_format in launch_site.NOT_LOADED):
         weights = launch_site.weights(source.serve_dir, load_format)
     return launch_site.LaunchSite(
         folders=folders, port=port if binds else None, host=host,
@@ -125,7 +133,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     given = merge(given, triton_file.layer(parsed, given, options))
     source = locate_model(given, environ)
     model_path = source.serve_dir
-    model = read_model_dir(model_path)
+    model = gguf_header.model_facts(source.gguf) if source.gguf else read_model_dir(model_path)
     if "assume_gpus" in given:
         inventory = assume_gpus(given["assume_gpus"], parsed)
     elif inventory is None:

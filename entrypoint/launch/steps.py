@@ -6,7 +6,14 @@ The steps are data (`entrypoint.plan.steps`); the effects, and the heavy imports
 
 from __future__ import annotations
 
-from entrypoint.plan.steps import Download, MergeLora, Step, WarmPageCache
+from entrypoint.plan.steps import (
+    ConvertGguf,
+    Download,
+    GgufTokenizer,
+    MergeLora,
+    Step,
+    WarmPageCache,
+)
 
 
 def perform(step: Step) -> None:
@@ -14,6 +21,8 @@ def perform(step: Step) -> None:
         download(step)
     elif isinstance(step, MergeLora):
         merge(step)
+    elif isinstance(step, ConvertGguf | GgufTokenizer):
+        gguf_file(step)
     elif isinstance(step, WarmPageCache):
         from entrypoint.launch import page_cache
 
@@ -37,3 +46,16 @@ def merge(step: MergeLora) -> None:
 
     print(f"run: {step.describe()}", flush=True)
     merge_adapter(step.base, step.adapter, step.out)
+
+
+def gguf_file(step: ConvertGguf | GgufTokenizer) -> None:
+    from entrypoint.facts import gguf
+
+    if isinstance(step, ConvertGguf):
+        if gguf.is_converted(step.out):  # converted by an earlier start
+            return
+        print(f"run: {step.describe()}", flush=True)
+        gguf.convert(step.source, step.out)
+    elif not (step.out / "tokenizer_config.json").is_file():
+        print(f"run: {step.describe()}", flush=True)
+        gguf.write_tokenizer(step.source, step.out)

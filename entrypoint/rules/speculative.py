@@ -1,7 +1,8 @@
 """Lookahead (n-gram prompt-lookup speculative decoding) as vLLM's `--speculative-config` (pure).
 
 The replaced image called it lookahead decoding: no draft model, drafts are copied from earlier
-text in the prompt, and greedy output is identical to decoding without it.
+text in the prompt and verified by the model. Whether greedy answers stay the same depends on the
+dtype (rules/lookahead_greedy.py says which in the plan).
 """
 
 from __future__ import annotations

