@@ -100,3 +100,14 @@ def run_suite(suite: dict, model_dir: str, out: Path, only: list[str] | None = N
                 runs += run_target(suite, config, running.base, model_dir, spec["datasets"],
                                    out, repeat)
     return runs
+
+
+def run_running(suite: dict, urls: dict[str, str], model_dir: str, out: Path) -> list[dict]:
+    """Servers already running, one per configuration (CONFIG -> base URL), driven in turn for
+    suite["repeats"] rounds: A, B, A, B... as run_suite does, without a start between rounds."""
+    runs = []
+    for repeat in range(suite.get("repeats", 1)):
+        for config, base in urls.items():
+            names = suite["configs"].get(config, {}).get("datasets", sorted(suite["datasets"]))
+            runs += run_target(suite, config, base, model_dir, names, out, repeat)
+    return runs
