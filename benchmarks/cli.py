@@ -45,6 +45,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--url", help="benchmark this running server instead of starting any")
     parser.add_argument("--urls", help="CONFIG=URL,...: servers already running as the suite's "
                         "configurations (rounds alternated, the suite's comparisons reported)")
+    parser.add_argument("--stop-after", type=float, help="with --urls: begin no round that "
+                        "would end after this many seconds (judged by the last round's length)")
     parser.add_argument("--configs", help="comma-separated configurations to run (default all)")
     parser.add_argument("--concurrencies", help="comma-separated, overrides the suite's")
     parser.add_argument("--server-args", default="",
@@ -137,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
                "comparisons": [] if args.url else suite.get("comparisons", [])}
     if args.only != "startup":
         if urls:
-            results["runs"] = serving.run_running(suite, urls, args.model, args.out)
+            results["runs"] = serving.run_running(suite, urls, args.model, args.out,
+                                                  args.stop_after)
             results["comparisons"] = [c for c in results["comparisons"]
                                       if {c["baseline"], c["candidate"]} <= set(urls)]
         elif args.url:

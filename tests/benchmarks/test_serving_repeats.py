@@ -64,3 +64,12 @@ def test_urls_name_configurations_of_the_suite():
                                                                   "off": "http://h:1"}
     with pytest.raises(BadInput, match="'other=http://h:3' is not CONFIG=URL"):
         parse_urls("other=http://h:3", suite)
+
+
+def test_no_round_begins_that_would_end_after_stop_after(monkeypatch, tmp_path):
+    clock = iter(range(0, 1000, 10))  # each call of the clock: 10 s later
+    monkeypatch.setattr(serving.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(serving, "run_target", lambda *args: [{"repeat": args[-1]}])
+    suite = {"repeats": 5, "datasets": {"rag": {}}, "configs": {"off": {"datasets": ["rag"]}}}
+    runs = serving.run_running(suite, {"off": "http://h:1"}, "model", tmp_path, stop_after=55)
+    assert [run["repeat"] for run in runs] == [0, 1]
