@@ -8,9 +8,11 @@ SITE=${SITE:-/tmp/site} C=${C:-/tmp/c}  # other folders only for a rehearsal
 mkdir -p $C
 cp -r ".carry/p$1"/* $C/
 [ -d .carry/model8b ] && [ ! -d /tmp/model8b ] && cp -r .carry/model8b /tmp/model8b
-pipi() { python3 -m pip install -q --no-index --no-deps --no-compile --target $SITE "$@"; }
+# PIP_ARGS: only for a rehearsal elsewhere (another Python: --python-version 3.12 --platform ...)
+pipi() { python3 -m pip install -q --no-index --no-deps --no-compile --target $SITE ${PIP_ARGS:-} "$@"; }
 if [ "${2:-}" = deps ] || { [ "${2:-}" = install ] && [ ! -f $SITE/.deps ]; }; then
-  pipi $C/deps/*.whl && touch $SITE/.deps
+  pipi $C/deps/*.whl
+  touch $SITE/.deps
   echo "dependencies installed into $SITE: $(ls $SITE | grep -c dist-info) distributions"
 fi
 if [ "${2:-}" = install ]; then
