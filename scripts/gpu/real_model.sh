@@ -22,6 +22,9 @@ ROUNDS=${ROUNDS:-2} CONC=${CONC:-1,4,16} SUITE_CONC=${SUITE_CONC:-1,16,64}
 CONFIGS=(off-float32:8611:float32: on-float32:8612:float32:--use-lookahead
          off-bfloat16:8613:bfloat16: on-bfloat16:8614:bfloat16:--use-lookahead)
 url() { echo "http://127.0.0.1:$1"; }
+# The servers that answered /health (a configuration that failed to start is left out of the
+# steps after it, so the others are still measured)
+ready() { [ -f "$SMOL_DIR/ready" ] && cat "$SMOL_DIR/ready"; }
 say() { echo "$*" | tee -a "$OUT/summary.txt"; }
 
 take() {
@@ -42,28 +45,34 @@ convert() {
   cp "$REF" "$RAW/"
 }
 
-servers() {
+servers() {  # ONLY=name,name starts only those
   for c in "${CONFIGS[@]}"; do
     IFS=: read -r name port dtype flag <<< "$c"
+    [[ -z "${ONLY:-}" || ",$ONLY," == *",$name,"* ]] || continue
     # a fixed 2 GiB KV cache each: four servers share the GPU and their memory profiling is skipped
     start_server "$name" CACHE_DIR=/tmp/vol/smol python3 -m entrypoint "$SMOL" --port "$port" \
       --dtype "$dtype" --max-model-len 8192 --gpu-memory-utilization 0.15 \
       --kv-cache-memory-bytes 2147483648 $GPU_ARGS $flag
   done
-  for c in "${CONFIGS[@]}"; do IFS=: read -r name port _ <<< "$c"; wait_ready "$name" "$port" 420; done
+  : > "$SMOL_DIR/ready"
+  for c in "${CONFIGS[@]}"; do
+    IFS=: read -r name port _ <<< "$c"
+    [ -f "/tmp/pid.$name" ] || continue
+    wait_ready "$name" "$port" 420 && echo "$c" >> "$SMOL_DIR/ready"
+  done
   command -v nvidia-smi > /dev/null && nvidia-smi > "$RAW/nvidia-smi-servers.txt"
 }
 
 greedy() {
   local args=()
-  for c in "${CONFIGS[@]}"; do IFS=: read -r name port _ <<< "$c"; args+=("$name=$(url "$port")"); done
+  for c in $(ready); do IFS=: read -r name port _ <<< "$c"; args+=("$name=$(url "$port")"); done
   python3 scripts/gpu/greedy_check.py compare "$REF" "${args[@]}" 2>&1 | tee -a "$OUT/summary.txt"
   cp "$SMOL_DIR/greedy-answers.json" "$RAW/" 2> /dev/null
 }
 
 lookahead() {
   local urls=""
-  for c in "${CONFIGS[@]}"; do IFS=: read -r name port _ <<< "$c"; urls+="$name=$(url "$port"),"; done
+  for c in $(ready); do IFS=: read -r name port _ <<< "$c"; urls+="$name=$(url "$port"),"; done
   python3 -m benchmarks.cli "$SMOL" --suite real --repeats "$ROUNDS" --concurrencies "$CONC" \
     --urls "${urls%,}" --stop-after "$(( $(time_left) - 60 ))" --out "$RAW/bench-real" \
     > "$RAW/bench-real.log" 2>&1
