@@ -11,8 +11,8 @@
 #              requests, ROUNDS rounds alternated, acceptance from /metrics; then greedy outputs
 #              with lookahead on against off, prompt by prompt (benchmarks.lookahead --compare)
 #   suite      bench --suite gpu rows (random, shared-prefix, rag) against the bfloat16 pair
-#   gguf       the GGUF file handed to vLLM itself (vLLM 0.26 has no GGUF loader: its error is
-#              recorded) and `run`'s plan for it
+#   gguf       the GGUF file handed to vLLM itself (vLLM 0.26's wheel has no GGUF loader: its
+#              answer is recorded), then to `run` (MODEL=<file>): its plan, its start, its answers
 #   stop       stop the servers, pack the raw files into $OUT/realmodel-<steps>.tar.gz
 set -uo pipefail
 source scripts/gpu/lib.sh
@@ -82,20 +82,30 @@ lookahead() {
 }
 
 suite() {
-  python3 -m benchmarks.cli "$SMOL" --suite gpu --repeats "$ROUNDS" --concurrencies "$SUITE_CONC" \
+  python3 -m benchmarks.cli "$SMOL" --suite gpu --suites "${SUITES:-benchmarks/suites.json}" --repeats "$ROUNDS" --concurrencies "$SUITE_CONC" \
     --urls "run-defaults=$(url 8613),lookahead=$(url 8614)" --stop-after "$(( $(time_left) - 60 ))" \
     --out "$RAW/bench-gpu" > "$RAW/bench-gpu.log" 2>&1
   grep -a "bench:" "$RAW/bench-gpu.log" | tee -a "$OUT/summary.txt"
 }
 
 gguf() {
-  stop  # the four servers hold 60% of the GPU; this start takes vLLM's defaults
+  stop  # the four servers hold 60% of the GPU; these starts take the defaults
+  # 1. vLLM itself: 0.26.0's wheel has no GGUF loader (no gguf load format), so expect a refusal
   start_server gguf-vllm vllm serve "$GGUF" --tokenizer "$SMOL" --port 8621 --max-model-len 2048 $GPU_ARGS
-  wait_ready gguf-vllm 8621 100 && say "vLLM served the GGUF file itself"
+  wait_ready gguf-vllm 8621 90 && say "vLLM served the GGUF file itself"
   stop_server gguf-vllm 10
   grep -aE "Error|error" "$RAW/gguf-vllm.server.log" | tail -3 | cut -c1-300 | tee -a "$OUT/summary.txt"
+  # 2. `run` with MODEL=<the file>: its plan, then the start, and its greedy answers if it serves
   MODEL="$GGUF" python3 -m entrypoint --dry-run > "$RAW/gguf-run-dryrun.txt" 2>&1
-  say "run --dry-run with MODEL=<the .gguf file>: exit $?"; head -5 "$RAW/gguf-run-dryrun.txt"
+  say "run --dry-run with MODEL=<the .gguf file>: exit $?"
+  grep -aiE "gguf|convert|tokenizer" "$RAW/gguf-run-dryrun.txt" | head -6 | cut -c1-240 | tee -a "$OUT/summary.txt"
+  has_time 150 "run serving the GGUF file" || return 0
+  start_server gguf-run MODEL="$GGUF" CACHE_DIR=/tmp/vol/gguf python3 -m entrypoint --port 8622 $GPU_ARGS
+  if wait_ready gguf-run 8622 "$(( $(time_left) - 60 ))"; then
+    python3 scripts/gpu/greedy_check.py compare "$REF" "gguf-run=$(url 8622)" 2>&1 | tee -a "$OUT/summary.txt"
+    cp "$SMOL_DIR/greedy-answers.json" "$RAW/gguf-answers.json"
+  fi
+  stop_server gguf-run 10
 }
 
 stop() {
@@ -105,7 +115,7 @@ stop() {
   done
 }
 
-declare -A need=([take]=10 [convert]=120 [servers]=200 [greedy]=40 [lookahead]=150 [suite]=150 [gguf]=120 [stop]=0)
+declare -A need=([take]=10 [convert]=120 [servers]=200 [greedy]=40 [lookahead]=150 [suite]=150 [gguf]=100 [stop]=0)
 for step in "$@"; do
   [ -n "${need[$step]:-}" ] || { echo "real_model.sh: unknown step $step; steps: ${!need[*]}"; exit 2; }
 done
