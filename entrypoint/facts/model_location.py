@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from entrypoint.errors import UserError
-from entrypoint.facts import hub, lora, page_cache
+from entrypoint.facts import gguf, hub, lora, page_cache
+from entrypoint.facts.gguf_header import GgufHeader, read_header
 from entrypoint.facts.model_dir import read_json
 
 CHECKPOINT = re.compile(r"checkpoint-(\d+)")
@@ -81,6 +82,7 @@ class Located:
     merge_key: str | None = None  # names the merged copy of base + the one adapter
     weights: page_cache.WeightFacts | None = None  # of serve_dir, for the warm-up decision
     volume_cache: Path | None = None  # a writable spot on the model's own volume, if any
+    gguf: GgufHeader | None = None  # MODEL is (or holds) one GGUF file: rules/gguf.py plans it
 
     @property
     def served_name(self) -> str | None:
@@ -112,6 +114,15 @@ def read_adapter(folder: Path, name: str) -> Adapter:
     base = data.get("base_model_name_or_path")
     return Adapter(name=name, path=Path(os.path.abspath(folder)), rank=max(ranks),
                    base=base if isinstance(base, str) and base else None)
+
+
+def one_gguf(folder: Path, files: list[Path]) -> Path:
+    """The GGUF file a folder without config.json is served from: its only one."""
+    if len(files) > 1:
+        names = ", ".join(p.name for p in files[:4]) + (" ..." if len(files) > 4 else "")
+        raise UserError(f"MODEL={folder} holds {len(files)} GGUF files ({names}); set MODEL to"
+                        " the one to serve (split GGUF files must be merged first).")
+    return files[0]
 
 
 def served_adapter_name(folder: Path) -> str:
@@ -166,10 +177,16 @@ class Locator:
         return folder
 
     def walk(self, folder: Path, found: Located) -> None:
+        if folder.is_file() and gguf.is_gguf(folder):
+            found.gguf = read_header(folder)
+            return
         if not folder.is_dir():
             return  # read_model_dir explains a missing folder or a file
         if (folder / "config.json").is_file():
             found.serve_dir = folder
+            return
+        if files := gguf.ggufs_in(folder):
+            found.gguf = read_header(one_gguf(folder, files))
             return
         entries = read_entries(folder)
         adapters = find_adapters(folder, entries)
@@ -222,7 +239,7 @@ def locate(text: str, environ: Mapping[str, str], base_model: str | None, hub_na
     store = hub.Store(hub_name=hub_name, cache_dir=cache_dir, environ=environ)
     try:
         found = Locator(base_model, store.fetch_configs).locate(text)
-        if found.serve_dir.is_dir() and not found.downloads:
+        if found.serve_dir.is_dir() and not found.downloads and found.gguf is None:
             found.weights = page_cache.read_facts(found.serve_dir)
         found.volume_cache = volume_cache(Path(text) if found.hub_ref is None else found.serve_dir)
     except (OSError, ValueError) as error:  # name too long, no permission, NUL byte

@@ -11,9 +11,9 @@ endpoints need one valid key.
 from __future__ import annotations
 
 from entrypoint.errors import UserError
-from entrypoint.rules.context import Context, Decision
-from entrypoint.settings.argv import PassFlag
-from entrypoint.settings.provenance import Source
+from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, decide, middleware
+from entrypoint.settings.provenance import Decision, Source
 
 MIDDLEWARE = "entrypoint.serve.api_keys.ApiKeyMiddleware"
 
@@ -43,13 +43,13 @@ def gather(ctx: Context) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(keys)), origins
 
 
-def require_api_keys(ctx: Context) -> None:
+def require_api_keys(ctx: Context) -> Outcome:
     """Take the keys off vLLM's argv and switch on the middleware that checks them."""
     keys, origins = gather(ctx)
-    ctx.dropped_flags.add("--api-key")  # the keys reach the middleware as digests instead
-    ctx.secrets += keys
+    # The keys reach the middleware as digests, never vLLM's argv.
+    taken_off = Outcome(dropped_flags=("--api-key",), secrets=tuple(keys))
     if not keys:
-        return
+        return taken_off
     from entrypoint.serve.api_keys import DIGESTS_ENV, OPEN_PATHS
 
     if ctx.environ.get("VLLM_API_KEY"):
@@ -60,9 +60,8 @@ def require_api_keys(ctx: Context) -> None:
     source = Source.CLI if any(origin.startswith("-") for origin in origins) else Source.ENV
     reason = (f"{len(keys)} API key(s) from {', '.join(origins)}: every path except "
               f"{', '.join(sorted(OPEN_PATHS))} needs `Authorization: Bearer <key>`")
-    ctx.env[DIGESTS_ENV] = Decision(",".join(digest(k) for k in keys), source,
-                                    "SHA-256 digests of the API keys, read by the middleware")
-    ctx.decide("api_keys", ",".join(keys), source, reason)  # shown masked, with this reason
-    ctx.extra_flags.append((PassFlag("--middleware", (MIDDLEWARE,)),
-                            Decision(MIDDLEWARE, source, "checks the API keys")))
-
+    digests = Decision(",".join(digest(k) for k in keys), source,
+                       "SHA-256 digests of the API keys, read by the middleware")
+    return (taken_off + Outcome(own_env={DIGESTS_ENV: digests})
+            + decide("api_keys", ",".join(keys), source, reason)  # shown masked, with this reason
+            + middleware(MIDDLEWARE, source, "checks the API keys"))

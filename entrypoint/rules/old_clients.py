@@ -5,17 +5,16 @@ The middleware itself is entrypoint.serve.old_clients (stdlib only, imported ins
 
 from __future__ import annotations
 
-from entrypoint.rules.context import Context, Decision
-from entrypoint.settings.argv import PassFlag
+from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, middleware
 
 MIDDLEWARE = "entrypoint.serve.old_clients.LegacyClients"
 
 
-def middleware(ctx: Context) -> None:
+def serve_old_clients(ctx: Context) -> Outcome | None:
     decision = ctx.decided["legacy_clients"]
     if not decision.value:
-        return
+        return None
     reason = (f"guided_* request fields and Triton /v2/models/*/generate ({decision.reason}; "
               "LEGACY_CLIENTS=false turns it off)")
-    ctx.extra_flags.append((PassFlag("--middleware", (MIDDLEWARE,)),
-                            Decision(MIDDLEWARE, decision.source, reason)))
+    return middleware(MIDDLEWARE, decision.source, reason)

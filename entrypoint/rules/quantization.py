@@ -10,9 +10,11 @@ from __future__ import annotations
 from entrypoint.catalogs import quantization as catalog
 from entrypoint.errors import UserError
 from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, decide, warn
 
 
 def check_known(ctx: Context) -> None:
+    """A refusal or nothing: an unknown QUANTIZATION name stops here."""
     method = ctx.value("quantization")
     if method is None:
         return
@@ -39,7 +41,7 @@ def _current_name(name: str, ctx: Context) -> str:
     return name
 
 
-def map_names(ctx: Context) -> None:
+def map_names(ctx: Context) -> Outcome | None:
     """Emit the name the installed vLLM knows: the replaced image's names and deprecated aliases.
 
     Runs after the hardware gates, so it sees the method they kept (None when a pre-quantized
@@ -48,22 +50,21 @@ def map_names(ctx: Context) -> None:
     """
     method = ctx.value("quantization")
     if method is None:
-        return
+        return None
     decision = ctx.decided["quantization"]
     label = ctx.label("quantization")
     mapped = catalog.methods().get(method)
     if mapped is None or mapped.runs_as is None:
         current = _current_name(method, ctx)
-        if current != method:
-            why = catalog.renames()[method].why
-            ctx.decide("quantization", current, decision.source,
+        if current == method:
+            return None
+        why = catalog.renames()[method].why
+        return (decide("quantization", current, decision.source,
                        f"{label}={method}: emitted as {current} ({why})")
-            ctx.warnings.append(f"{label}={method} passed to vLLM as {current}: the same online "
-                                f"quantization; {why}.")
-        return
+                + warn(f"{label}={method} passed to vLLM as {current}: the same online "
+                       f"quantization; {why}."))
     target = _current_name(mapped.runs_as, ctx)
-    ctx.decide("quantization", target, decision.source,
-               f"{label}={method} ({mapped.was}) maps to {target}")
-    ctx.warnings.append(f"{label}={method} is the replaced image's name: running {target}, "
-                        f"{mapped.note}.")
-
+    return (decide("quantization", target, decision.source,
+                   f"{label}={method} ({mapped.was}) maps to {target}")
+            + warn(f"{label}={method} is the replaced image's name: running {target}, "
+                   f"{mapped.note}."))

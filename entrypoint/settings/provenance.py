@@ -42,5 +42,6 @@ class Decision:
     source: Source
     reason: str
 
-    def __post_init__(self) -> None:  # "env" -> Source.ENV; a misspelt source fails here
-        object.__setattr__(self, "source", Source(self.source))
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, Source):  # a string source ("env") is a mistake
+            raise TypeError(f"Decision source must be a Source, not {self.source!r}")

