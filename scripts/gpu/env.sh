@@ -7,9 +7,9 @@ if [ "${REHEARSAL:-}" = cpu ]; then
   printf '#!/bin/sh\n[ "$1 $2" = "bench serve" ] && { shift 2; exec python3 -m benchmarks.vllm_bench_serve "$@"; }\nexec python3 -m vllm.entrypoints.cli.main "$@"\n' > /tmp/rehearsal-bin/vllm
   chmod +x /tmp/rehearsal-bin/vllm
   export PATH=/tmp/rehearsal-bin:$PWD/.venv/bin:$PATH PYTHONPATH=$PWD PYTHONUNBUFFERED=1
-  export MODEL_DIR=${REHEARSAL_MODEL:-$PWD/.cache/demo-model} SMOL_DIR=${SMOL_DIR:-/tmp/smol}
+  export MODEL_DIR=${REHEARSAL_MODEL:-$PWD/.cache/tiny-model} SMOL_DIR=${SMOL_DIR:-/tmp/smol}
   export MODEL=$MODEL_DIR GPU_ARGS="--enforce-eager" VLLM_CPU_KVCACHE_SPACE=1
-  [ -f "$MODEL_DIR/config.json" ] || python3 -m entrypoint.devtools.demo_model "$MODEL_DIR" > /dev/null
+  [ -f "$MODEL_DIR/config.json" ] || python3 -m entrypoint.devtools.tiny_model "$MODEL_DIR" > /dev/null
 else
   export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH PYTHONUNBUFFERED=1
   export VLLM_USE_FLASHINFER_SAMPLER=0  # flashinfer is not carried (too large)

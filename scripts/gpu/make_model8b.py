@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from entrypoint.devtools.demo_model import build_tokenizer
+from entrypoint.devtools.tiny_model import build_tokenizer
 
 CONFIG = {
     "architectures": ["LlamaForCausalLM"], "model_type": "llama",
