@@ -19,8 +19,9 @@ source scripts/gpu/lib.sh
 GGUF=$SMOL_DIR/SmolLM2-135M-Instruct.Q4_1.gguf SMOL=$SMOL_DIR/f32 REF=$SMOL_DIR/reference.json
 SHA=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 ROUNDS=${ROUNDS:-2} CONC=${CONC:-1,4,16} SUITE_CONC=${SUITE_CONC:-1,16,64}
-CONFIGS=(off-float32:8611:float32: on-float32:8612:float32:--use-lookahead
-         off-bfloat16:8613:bfloat16: on-bfloat16:8614:bfloat16:--use-lookahead)
+P=${BASE_PORT:-8610}
+CONFIGS=(off-float32:$((P+1)):float32: on-float32:$((P+2)):float32:--use-lookahead
+         off-bfloat16:$((P+3)):bfloat16: on-bfloat16:$((P+4)):bfloat16:--use-lookahead)
 url() { echo "http://127.0.0.1:$1"; }
 # The servers that answered /health (a configuration that failed to start is left out of the
 # steps after it, so the others are still measured)
@@ -57,7 +58,7 @@ servers() {  # ONLY=name,name starts only those
   : > "$SMOL_DIR/ready"
   for c in "${CONFIGS[@]}"; do
     IFS=: read -r name port _ <<< "$c"
-    [ -f "/tmp/pid.$name" ] || continue
+    [ -f "$PIDS/pid.$name" ] || continue
     wait_ready "$name" "$port" 420 && echo "$c" >> "$SMOL_DIR/ready"
   done
   command -v nvidia-smi > /dev/null && nvidia-smi > "$RAW/nvidia-smi-servers.txt"
@@ -83,7 +84,7 @@ lookahead() {
 
 suite() {
   python3 -m benchmarks.cli "$SMOL" --suite gpu --suites "${SUITES:-benchmarks/suites.json}" --repeats "$ROUNDS" --concurrencies "$SUITE_CONC" \
-    --urls "run-defaults=$(url 8613),lookahead=$(url 8614)" --stop-after "$(( $(time_left) - 60 ))" \
+    --urls "run-defaults=$(url $((P+3))),lookahead=$(url $((P+4)))" --stop-after "$(( $(time_left) - 60 ))" \
     --out "$RAW/bench-gpu" > "$RAW/bench-gpu.log" 2>&1
   grep -a "bench:" "$RAW/bench-gpu.log" | tee -a "$OUT/summary.txt"
 }
@@ -91,8 +92,8 @@ suite() {
 gguf() {
   stop  # the four servers hold 60% of the GPU; these starts take the defaults
   # 1. vLLM itself: 0.26.0's wheel has no GGUF loader (no gguf load format), so expect a refusal
-  start_server gguf-vllm vllm serve "$GGUF" --tokenizer "$SMOL" --port 8621 --max-model-len 2048 $GPU_ARGS
-  wait_ready gguf-vllm 8621 90 && say "vLLM served the GGUF file itself"
+  start_server gguf-vllm vllm serve "$GGUF" --tokenizer "$SMOL" --port $((P+11)) --max-model-len 2048 $GPU_ARGS
+  wait_ready gguf-vllm $((P+11)) 90 && say "vLLM served the GGUF file itself"
   stop_server gguf-vllm 10
   grep -aE "Error|error" "$RAW/gguf-vllm.server.log" | tail -3 | cut -c1-300 | tee -a "$OUT/summary.txt"
   # 2. `run` with MODEL=<the file>: its plan, then the start, and its greedy answers if it serves
@@ -100,9 +101,9 @@ gguf() {
   say "run --dry-run with MODEL=<the .gguf file>: exit $?"
   grep -aiE "gguf|convert|tokenizer" "$RAW/gguf-run-dryrun.txt" | head -6 | cut -c1-240 | tee -a "$OUT/summary.txt"
   has_time 150 "run serving the GGUF file" || return 0
-  start_server gguf-run MODEL="$GGUF" CACHE_DIR=/tmp/vol/gguf python3 -m entrypoint --port 8622 $GPU_ARGS
-  if wait_ready gguf-run 8622 "$(( $(time_left) - 60 ))"; then
-    python3 scripts/gpu/greedy_check.py compare "$REF" "gguf-run=$(url 8622)" 2>&1 | tee -a "$OUT/summary.txt"
+  start_server gguf-run MODEL="$GGUF" CACHE_DIR=/tmp/vol/gguf python3 -m entrypoint --port $((P+12)) $GPU_ARGS
+  if wait_ready gguf-run $((P+12)) "$(( $(time_left) - 60 ))"; then
+    python3 scripts/gpu/greedy_check.py compare "$REF" "gguf-run=$(url $((P+12)))" 2>&1 | tee -a "$OUT/summary.txt"
     cp "$SMOL_DIR/greedy-answers.json" "$RAW/gguf-answers.json"
   fi
   stop_server gguf-run 10
@@ -111,7 +112,7 @@ gguf() {
 stop() {
   for c in "${CONFIGS[@]}"; do
     IFS=: read -r name _ <<< "$c"
-    [ -f "/tmp/pid.$name" ] && stop_server "$name" 20 && rm -f "/tmp/pid.$name"
+    [ -f "$PIDS/pid.$name" ] && stop_server "$name" 20 && rm -f "$PIDS/pid.$name"
   done
 }
 
