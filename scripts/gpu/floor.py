@@ -24,19 +24,44 @@ CODE = {
             "torch.zeros(1, device='cuda').sum().item()\nprint(time.perf_counter() - t)",
     "vllm": "import vllm",
     "api": "import vllm.entrypoints.openai.api_server",
-    "engine": "import multiprocessing as mp, time\n"
-              "def child(q):\n    import vllm.v1.engine.core  # noqa: F401\n    q.put(1)\n"
-              "if __name__ == '__main__':\n    ctx = mp.get_context('spawn')\n    q = ctx.Queue()\n"
-              "    t = time.perf_counter()\n    p = ctx.Process(target=child, args=(q,))\n"
-              "    p.start()\n    q.get()\n    print(time.perf_counter() - t)\n    p.join()",
+    # run as `floor.py --engine-probe`: spawn pickles the child's function by name, so it must
+    # live in a file (this one); from `-c` the child dies and the parent would wait forever
+    "engine": None,
 }
+LIMIT_S = 300  # a part that hangs must not take the device call with it
 # Parts whose figure is printed by the child (the time after its own imports), not the wall time.
 SELF_TIMED = {"cuda", "engine"}
 
 
+def engine_child(queue) -> None:
+    import vllm.v1.engine.core  # noqa: F401
+
+    queue.put(1)
+
+
+def engine_probe() -> None:
+    """An engine-like process started by spawn, timed until it has imported the engine core."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    start = time.perf_counter()
+    child = ctx.Process(target=engine_child, args=(queue,))
+    child.start()
+    queue.get(timeout=LIMIT_S)
+    print(time.perf_counter() - start)
+    child.join()
+
+
 def once(part: str) -> float | None:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", CODE[part]], capture_output=True, text=True)
+    argv = [sys.executable, __file__, "--engine-probe"] if part == "engine" else \
+        [sys.executable, "-c", CODE[part]]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=LIMIT_S)
+    except subprocess.TimeoutExpired:
+        print(f"{part}: no answer in {LIMIT_S} s", file=sys.stderr)
+        return None
     wall = time.perf_counter() - start
     if done.returncode != 0:
         print(f"{part}: failed: {done.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
@@ -62,4 +87,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--engine-probe"]:
+        engine_probe()
+    else:
+        main()
