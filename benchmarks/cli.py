@@ -2,6 +2,8 @@
 
   bench [MODEL_DIR] [--suite cpu|gpu|ci] [--out DIR]     start each configuration through `run`
   bench MODEL_DIR --url http://host:8501                 drive a server that is already running
+  bench MODEL_DIR --suite S --urls A=URL,B=URL           drive running servers as the suite's
+                                                         configurations A and B, rounds alternated
 
 MODEL_DIR is read for the tokenizer; it defaults to $MODEL, then /data/model. Suites (server
 settings, datasets, concurrencies, comparisons) live in benchmarks/suites.json.
@@ -41,6 +43,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--suites", type=Path, default=SUITES, help="suites JSON file")
     parser.add_argument("--out", type=Path, default=Path("bench-out"))
     parser.add_argument("--url", help="benchmark this running server instead of starting any")
+    parser.add_argument("--urls", help="CONFIG=URL,...: servers already running as the suite's "
+                        "configurations (rounds alternated, the suite's comparisons reported)")
+    parser.add_argument("--stop-after", type=float, help="with --urls: begin no round that "
+                        "would end after this many seconds (judged by the last round's length)")
     parser.add_argument("--configs", help="comma-separated configurations to run (default all)")
     parser.add_argument("--concurrencies", help="comma-separated, overrides the suite's")
     parser.add_argument("--server-args", default="",
@@ -88,6 +94,20 @@ def load_suite(args: argparse.Namespace) -> tuple[str, dict]:
     return name, suite
 
 
+def parse_urls(text: str | None, suite: dict) -> dict[str, str]:
+    """--urls A=URL,B=URL in the order given (the order of each round)."""
+    urls = {}
+    for item in (text or "").split(","):
+        if not item:
+            continue
+        config, _, url = item.partition("=")
+        if not url or config not in suite["configs"]:
+            raise BadInput(f"--urls item {item!r} is not CONFIG=URL with a configuration of the "
+                           f"suite; choose from {', '.join(suite['configs'])}.")
+        urls[config] = url.rstrip("/")
+    return urls
+
+
 def meta(model: str, target: str | None) -> dict:
     installed = vllm_options.installed_version()
     return {"date (UTC)": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M"),
@@ -104,15 +124,26 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as error:
         print(f"bench: {error}", file=sys.stderr)
         return 2
+    try:
+        urls = parse_urls(args.urls, suite)
+    except BadInput as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
     if args.only == "dry-run":  # the figure alone: no server, no report
         repeats = suite.get("startup", {}).get("dry_run_repeats", 7)
         print(startup.dry_run_line(startup.dry_run_seconds(args.model, repeats)))
         return 0
-    results = {"suite": name, "about": suite["about"], "meta": meta(args.model, args.url),
+    target = args.url or args.urls
+    results = {"suite": name, "about": suite["about"], "meta": meta(args.model, target),
                "concurrencies": suite["concurrencies"], "runs": [],
                "comparisons": [] if args.url else suite.get("comparisons", [])}
     if args.only != "startup":
-        if args.url:
+        if urls:
+            results["runs"] = serving.run_running(suite, urls, args.model, args.out,
+                                                  args.stop_after)
+            results["comparisons"] = [c for c in results["comparisons"]
+                                      if {c["baseline"], c["candidate"]} <= set(urls)]
+        elif args.url:
             every = sorted(suite["datasets"])
             results["runs"] = serving.run_target(suite, "target", args.url.rstrip("/"),
                                                  args.model, every, args.out)
@@ -122,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             results["runs"] = serving.run_suite(suite, args.model, args.out, only,
                                                 results["servers"])
         report.write(results, args.out)  # keep the serving figures if startup fails later
-    if args.only != "serving" and not args.url and "startup" in suite:
+    if args.only != "serving" and not (args.url or urls) and "startup" in suite:
         results["startup"] = startup.measure(args.model, suite["startup"], args.out)
     page = report.write(results, args.out)
     print(f"bench: report {page}", file=sys.stderr)

@@ -2,9 +2,10 @@
 
 Usage: python -m benchmarks.lookahead [MODEL_DIR]   (default: the tiny demo model in .cache)
        python -m benchmarks.lookahead --compare BENCH_OUT [BASELINE]
-         (after `bench --suite copy`: are the greedy outputs of every lookahead configuration
-          identical to BASELINE's, default run-defaults, prompt by prompt? from raw/ files
-          written with --save-detailed)
+         (after `bench --suite copy` or `--suite real`: are the greedy outputs of every lookahead
+          configuration identical to its baseline's, prompt by prompt? The pairs are the
+          comparisons in BENCH_OUT/results.json, or every configuration against BASELINE
+          (default run-defaults); from raw/ files written with --save-detailed)
 
 Starts `run` twice on the model (one server at a time), sends the same greedy requests to each and
 prints tokens per second, the spec-decode counters from /metrics, and whether the outputs match.
@@ -14,6 +15,7 @@ figures show the mechanism works, not what a real model gains.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 import time
@@ -58,12 +60,21 @@ def measure(model: str, extra: list[str], log: Path) -> tuple[list[str], float, 
         server.stop()
 
 
-def compare(out: Path, baseline: str = "run-defaults") -> list[str]:
-    """One line per raw run of another configuration: how many of its generated texts equal
-    those of BASELINE's run of the same dataset, concurrency and round (same prompts, same
-    order: the suite's sets are not shuffled)."""
-    import json
+def pairs_of(out: Path, baseline: str | None, configs: set[str]) -> list[tuple[str, str]]:
+    """(candidate, baseline) pairs: the suite's comparisons recorded in results.json, unless a
+    BASELINE is named (then every other configuration against it)."""
+    results = out / "results.json"
+    if baseline is None and results.is_file():
+        recorded = json.loads(results.read_text()).get("comparisons", [])
+        return [(c["candidate"], c["baseline"]) for c in recorded]
+    baseline = baseline or "run-defaults"
+    return [(config, baseline) for config in sorted(configs) if config != baseline]
 
+
+def compare(out: Path, baseline: str | None = None) -> list[str]:
+    """One line per raw run of a candidate configuration: how many of its generated texts equal
+    those of its baseline's run of the same dataset, concurrency and round (same prompts, same
+    order: the suite's sets are not shuffled), and one total line per pair."""
     runs = {}
     for path in sorted((out / "raw").glob("*.json")):
         match = RAW_NAME.match(path.name)
@@ -72,16 +83,18 @@ def compare(out: Path, baseline: str = "run-defaults") -> list[str]:
             key = (match["dataset"], int(match["concurrency"]), int(match["repeat"]))
             runs.setdefault(match["config"], {})[key] = texts
     lines = []
-    for config, by_key in runs.items():
-        if config == baseline:
-            continue
-        for key, texts in sorted(by_key.items()):
-            base = runs.get(baseline, {}).get(key)
+    for config, baseline_config in pairs_of(out, baseline, set(runs)):
+        total = same_total = 0
+        for key, texts in sorted(runs.get(config, {}).items()):
+            base = runs.get(baseline_config, {}).get(key)
             if not (texts and base):
                 continue
             same = sum(a == b for a, b in zip(texts, base, strict=True))
+            total, same_total = total + len(texts), same_total + same
             lines.append(f"{config} {key[0]} c={key[1]} round {key[2] + 1}: {same}/{len(texts)} "
-                         f"greedy outputs identical to {baseline}'s")
+                         f"greedy outputs identical to {baseline_config}'s")
+        if total:
+            lines.append(f"{config} against {baseline_config}: {same_total}/{total} identical")
     return lines
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from . import datasets, server
@@ -99,4 +100,23 @@ def run_suite(suite: dict, model_dir: str, out: Path, only: list[str] | None = N
                 entry["ready_all_s"].append(ready)
                 runs += run_target(suite, config, running.base, model_dir, spec["datasets"],
                                    out, repeat)
+    return runs
+
+
+def run_running(suite: dict, urls: dict[str, str], model_dir: str, out: Path,
+                stop_after: float | None = None) -> list[dict]:
+    """Servers already running, one per configuration (CONFIG -> base URL), driven in turn for
+    suite["repeats"] rounds: A, B, A, B... as run_suite does, without a start between rounds.
+    With STOP_AFTER (seconds), a round begins only if one more as long as the last fits."""
+    runs, start, last = [], time.monotonic(), 0.0
+    for repeat in range(suite.get("repeats", 1)):
+        if stop_after is not None and time.monotonic() - start + last > stop_after:
+            print(f"bench: stopped after {repeat} rounds (--stop-after {stop_after:.0f})",
+                  file=sys.stderr)
+            break
+        began = time.monotonic()
+        for config, base in urls.items():
+            names = suite["configs"].get(config, {}).get("datasets", sorted(suite["datasets"]))
+            runs += run_target(suite, config, base, model_dir, names, out, repeat)
+        last = time.monotonic() - began
     return runs

@@ -3,6 +3,7 @@
 # a non-interactive bash ignores SIGINT, so SIGINT to it stops nothing (issue 21).
 source scripts/gpu/env.sh
 OUT=${OUT:-/tmp/out}; RAW=$OUT/raw; mkdir -p "$RAW"
+PIDS=${PIDS:-/tmp}  # each server's pid and start time (another folder: a second run beside)
 T0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - T0 )); }
 now() { date +%s.%N; }
@@ -10,12 +11,12 @@ now() { date +%s.%N; }
 start_server() {  # LABEL COMMAND...  (the command is run through `env`, so VAR=value first)
   local label=$1; shift
   setsid env "$@" > "$RAW/$label.server.log" 2>&1 < /dev/null &
-  echo $! > "/tmp/pid.$label"; now > "/tmp/t0.$label"
+  echo $! > "$PIDS/pid.$label"; now > "$PIDS/t0.$label"
 }
 
 wait_ready() {  # LABEL PORT LIMIT_S: prints "LABEL ready S" (or NEVER)
   local label=$1 port=$2 limit=$3 t0 pid
-  t0=$(cat "/tmp/t0.$label"); pid=$(cat "/tmp/pid.$label")
+  t0=$(cat "$PIDS/t0.$label"); pid=$(cat "$PIDS/pid.$label")
   for _ in $(seq 1 $((limit * 4))); do
     if curl -sf -o /dev/null "localhost:$port/health"; then
       echo "$label ready $(python3 -c "print(round($(now) - $t0, 1))") s" | tee -a "$OUT/summary.txt"
@@ -29,7 +30,7 @@ wait_ready() {  # LABEL PORT LIMIT_S: prints "LABEL ready S" (or NEVER)
 }
 
 stop_server() {  # LABEL [GRACE_S]
-  local label=$1 grace=${2:-30} pid; pid=$(cat "/tmp/pid.$label")
+  local label=$1 grace=${2:-30} pid; pid=$(cat "$PIDS/pid.$label")
   kill -TERM -- "-$pid" 2>/dev/null
   for _ in $(seq 1 $((grace * 4))); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.25; done
   if kill -0 -- "-$pid" 2>/dev/null; then
