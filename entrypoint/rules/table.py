@@ -10,6 +10,7 @@ from entrypoint.rules import (
     api_keys,
     architecture,
     chat,
+    checkpoint_files,
     gates,
     launch_site,
     model_location,
@@ -54,6 +55,7 @@ RULES: tuple[Rule, ...] = (
     launch_site.run_folder,
     launch_site.check_cache_dir,
     launch_site.check_weights,
+    checkpoint_files.check_complete,
     launch_site.check_cpu_build,
     # chat template, tool and reasoning parsers by model family
     chat.apply_family,
