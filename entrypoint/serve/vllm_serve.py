@@ -22,6 +22,7 @@ EXIT_BAD_FLAGS = 2  # vLLM's own argument parser refused a flag
 FAILED = "failed"
 STOPPED = "stopped on request before the server was up."
 WATCH = None  # the StartWatch, once made (signal handlers tell it about a stop)
+IN_VLLM = False  # inside vLLM's serve: only there may a SIGTERM raise (the watch sends more)
 
 
 class StoppedDuringStart(KeyboardInterrupt):
@@ -39,7 +40,8 @@ def note_stop() -> None:
 
 def stop_during_start(signum, frame) -> None:
     note_stop()
-    raise StoppedDuringStart("terminated")
+    if IN_VLLM:
+        raise StoppedDuringStart("terminated")
 
 
 def remember_stop_requests() -> None:
@@ -54,7 +56,7 @@ def remember_stop_requests() -> None:
 
             def handler(number, frame):
                 note_stop()
-                return inner(number, frame)
+                return inner(number, frame) if IN_VLLM else None
 
         return install(signum, handler)
 
@@ -90,10 +92,17 @@ def serve() -> None:
 
 def run_vllm() -> tuple[int, str | None]:
     """(exit status, the closing sentence; FAILED: to be read from vLLM's output)."""
+    global IN_VLLM
     from entrypoint.serve import supervision
 
     try:
-        serve()
+        try:
+            IN_VLLM = True
+            if supervision.STATE.stop_requested:  # asked before vLLM began
+                raise StoppedDuringStart("terminated")
+            serve()
+        finally:
+            IN_VLLM = False  # a SIGTERM from now on is only noted: the way out is under way
     except KeyboardInterrupt:  # SIGTERM (ours or vLLM's start handler) or SIGINT: asked to stop
         return EXIT_STOPPED, STOPPED
     except SystemExit as done:
