@@ -86,8 +86,9 @@ class StartWatch:
         return self
 
     def stop_requested(self) -> None:
-        """From a signal handler: only notes the time."""
-        if self.stop_at is None:
+        """From a signal handler: only notes the time. Once the server is up, a SIGTERM is the
+        drain's business (bounded by the supervision middleware), not the start's."""
+        if self.stop_at is None and not self.serving():
             self.stop_at = self.clock()
             self.wake.set()
 

@@ -53,6 +53,19 @@ def raw_stream(port: int, out: dict) -> None:
     out["raw"] = response.read()
 
 
+def finish_and_usage(chunks, on_first_chunk) -> tuple[str | None, object]:
+    """Read an OpenAI stream: its last finish_reason and its usage (None when none came)."""
+    finish, usage, first = None, None, True
+    for chunk in chunks:
+        if first:
+            first = False
+            on_first_chunk()
+        if chunk.choices and chunk.choices[0].finish_reason:
+            finish = chunk.choices[0].finish_reason
+        usage = chunk.usage or usage
+    return finish, usage
+
+
 def drain_server(demo_model: Path, tmp_path: Path, timeout: int) -> Server:
     return Server([str(demo_model), "--served-model-name", "demo", "--enforce-eager"],
                   {"MAX_MODEL_LEN": "8192", "VLLM_ALLOW_LONG_MAX_MODEL_LEN": "1",
@@ -89,16 +102,8 @@ def start_load(server: Server):
                 messages=[{"role": "user", "content": "Tell me a story."}], **options)
         else:
             chunks = client.completions.create(prompt="Once upon a time", **options)
-        finish, usage, first = None, None, True
         try:
-            for chunk in chunks:
-                if first:
-                    first = False
-                    started.wait()
-                if chunk.choices and chunk.choices[0].finish_reason:
-                    finish = chunk.choices[0].finish_reason
-                usage = chunk.usage or usage
-            results[f"usage-{kind}"] = (finish, usage)
+            results[f"usage-{kind}"] = finish_and_usage(chunks, started.wait)
         except Exception as error:  # noqa: BLE001 - recorded and asserted on
             results[f"usage-{kind}"] = (repr(error), None)
 

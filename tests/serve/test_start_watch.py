@@ -77,10 +77,13 @@ def test_a_requested_stop_wins_over_a_failure_and_comes_as_soon():
     assert w.due()[0] == STOPPED
 
 
-def test_failure_lines_while_serving_are_not_the_watchs_business():
+def test_failure_lines_and_stops_while_serving_are_not_the_watchs_business():
+    """A SIGTERM while serving is a drain, bounded by the supervision middleware (a first version
+    of the watch cut a drain short after 1 s)."""
     w = watch(Clock(), serving=True)
     w.observe("EngineCore failed to start.")
-    assert w.failed_at is None
+    w.stop_requested()
+    assert w.failed_at is None and w.stop_at is None and w.due()[0] is None
 
 
 def test_the_ending_runs_once_whoever_comes_first():
