@@ -43,3 +43,25 @@ def test_abort_runs_on_the_servers_loop_from_the_drain_thread():
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
+
+
+def test_a_requested_stop_cancels_vllms_output_handler_before_the_engine_stops(monkeypatch):
+    """Else the handler reads the engine's end as EngineDeadError and logs a traceback (issue 28:
+    4 of 7 ordinary stops); the e2e proof is test_ordinary_stops_log_no_traceback."""
+    from entrypoint.serve import supervision
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    monkeypatch.setattr(supervision.STATE, "loop", loop)
+
+    async def handler_task():
+        return asyncio.ensure_future(asyncio.sleep(3600))
+
+    try:
+        task = asyncio.run_coroutine_threadsafe(handler_task(), loop).result(5)
+        supervision.quiet_output_handler(SimpleNamespace(output_handler=task))
+        assert task.cancelled()
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
