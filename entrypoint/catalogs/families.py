@@ -21,7 +21,6 @@ A family is found, first match wins, from these sources in turn:
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -328,5 +327,7 @@ def generation_config_with_stops(model: ModelFacts, stops: tuple[int, ...]) -> d
 def generation_config_folder(run_dir: str, config: dict) -> tuple[str, str]:
     """(folder, content): one folder per content, so concurrent starts never share a file."""
     content = json.dumps(config, indent=2, sort_keys=True) + "\n"
+    import hashlib  # only for a family with extra stop tokens: kept off the usual start
+
     digest = hashlib.sha256(content.encode()).hexdigest()[:12]
     return str(Path(run_dir) / f"generation-config-{digest}"), content

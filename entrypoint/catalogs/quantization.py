@@ -1,19 +1,21 @@
 """QUANTIZATION names and what each needs, from the one catalog (data/quantization.json).
 
-A name of the replaced platform image (`ifq`) runs as a current method (`runs_as`) and has that
-method's GPU needs and weight bytes, so the two cannot drift apart.
+A name of the replaced platform image (`ifq`) runs as a current method (`runs_as`) and has every
+need of that method (GPU generations, weight bytes, checkpoint family, where it runs weight-only),
+so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from functools import cache
 from pathlib import Path
 
 CATALOG = Path(__file__).parent / "data" / "quantization.json"
 GROUPS = ("legacy", "vllm", "plugin")  # the order names are listed in messages
-INHERITED = ("online", "min_capability", "bytes_per_param")  # a legacy name's, from runs_as
+# A replaced image's name keeps only these of its own; all else comes from the method it runs as.
+OWN = ("group", "runs_as", "was", "note", "guide")
 
 
 def parse_cap(text: str) -> tuple[int, int]:
@@ -44,12 +46,19 @@ class Rename:
     why: str
 
 
-def _method(name: str, row: dict, rows: dict) -> Method:
-    if "runs_as" in row:
-        row = {**{k: v for k, v in rows[row["runs_as"]].items() if k in INHERITED}, **row}
+def _fields(row: dict) -> dict:
     caps = {key: parse_cap(row[key]) for key in ("min_capability", "full_speed_capability")
             if key in row}
-    return Method(name=name, **{**row, **caps, "family": tuple(row.get("family", [name]))})
+    return {**row, **caps, **({"family": tuple(row["family"])} if "family" in row else {})}
+
+
+def _method(name: str, row: dict, rows: dict) -> Method:
+    """A row as a Method; a replaced image's name (`runs_as`) is the method it runs as, renamed,
+    with its own OWN fields and any need it states itself (ifq_nf4's float16)."""
+    if "runs_as" in row:
+        target = _method(row["runs_as"], rows[row["runs_as"]], rows)
+        return replace(target, **{"name": name, "guide": None, **_fields(row)})
+    return Method(name=name, **{"family": (name,), **_fields(row)})
 
 
 @cache
@@ -72,3 +81,6 @@ def needs() -> dict[str, Method]:
 def renames() -> dict[str, Rename]:
     rows = json.loads(CATALOG.read_text())["renames"]
     return {name: Rename(**row) for name, row in rows.items() if not name.startswith("_")}
+
+
+INHERITED = tuple(f.name for f in fields(Method) if f.name not in ("name", *OWN))

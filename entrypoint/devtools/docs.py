@@ -15,16 +15,18 @@ from pathlib import Path
 from entrypoint.devtools.error_catalog import TROUBLESHOOTING, troubleshooting_page
 from entrypoint.rules.gates import cap_text
 from entrypoint.settings.knobs import KNOBS
+from entrypoint.settings.provenance import precedence_text
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN, END = "<!-- settings:begin -->", "<!-- settings:end -->"
+PRECEDENCE_BEGIN, PRECEDENCE_END = "<!-- precedence:begin -->", "<!-- precedence:end -->"
 
 
 def settings_table() -> str:
     rows = ["| env | flag | default | what it does |", "|---|---|---|---|"]
     for knob in KNOBS.values():
         flags = ", ".join(f"`{f}`" for f in knob.flags) or "(none)"
-        env = f"`{knob.env}`" if knob.env else "(none)"
+        env = ", ".join(f"`{name}`" for name in knob.env_names) or "(none)"
         default = "unset" if knob.default is None else f"`{knob.default}`"
         default = "derived" if knob.derived_by else default
         rows.append(f"| {env} | {flags} | {default} | {knob.help} |")
@@ -38,6 +40,8 @@ def replace_between(text: str, begin: str, end: str, body: str) -> str:
 
 
 def render_readme(text: str) -> str:
+    text = replace_between(text, PRECEDENCE_BEGIN, PRECEDENCE_END,
+                           f"Precedence, highest first: {precedence_text()}.")
     return replace_between(text, BEGIN, END, settings_table())
 
 

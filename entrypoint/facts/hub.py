@@ -2,8 +2,9 @@
 
 Planning fetches only the small config files of a snapshot (config.json, tokenizer files, the
 safetensors index, adapter_config.json), so `--dry-run` can show the real plan and what the
-weights download would bring. The weights come at launch (`Download.run`): huggingface_hub
-resumes partial files (`*.incomplete`) after an interrupted start and skips finished ones.
+weights download would bring (`Missing`). The weights come at launch (the plan's `Download`
+step, performed by `entrypoint.launch.steps` through `Store.snapshot`): huggingface_hub resumes
+partial files (`*.incomplete`) after an interrupted start and skips finished ones.
 
 Everything is read from the environment mapping given to `run` (not the process globals that
 huggingface_hub reads at import): HF_TOKEN (passed on, never printed), HF_ENDPOINT,
@@ -15,10 +16,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from entrypoint.errors import UserError
+from entrypoint.facts.home import home as user_home
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?")
 HUBS = {"huggingface": "Hugging Face", "modelscope": "ModelScope"}
@@ -60,7 +62,7 @@ def is_offline(environ: Mapping[str, str]) -> bool:
 
 def default_cache(hub: str, environ: Mapping[str, str]) -> Path:
     """Where the hub's own library would cache when CACHE_DIR is unset (same variables)."""
-    home = Path(environ.get("HOME") or Path.home())
+    home = Path(user_home(environ))
     xdg = Path(environ.get("XDG_CACHE_HOME") or home / ".cache")
     if hub == "modelscope":
         return Path(environ.get("MODELSCOPE_CACHE") or xdg / "modelscope" / "hub")
@@ -70,25 +72,14 @@ def default_cache(hub: str, environ: Mapping[str, str]) -> Path:
 
 
 @dataclass(frozen=True)
-class Download:
-    """A launch step: fetch the rest of a snapshot (weights) into the cache."""
+class Missing:
+    """What a snapshot still lacks in the cache (the weights): a plan's Download step fetches it."""
 
-    ref: HubRef
+    ref: HubRef  # pinned to the commit the config files came from
     cache: Path
-    files: int
+    files: int  # 0: not counted (ModelScope has no dry run)
     size: int | None  # bytes still to fetch, when the hub told us
     skip: tuple[str, ...]
-    environ: Mapping[str, str] = field(repr=False)  # holds HF_TOKEN: never in a repr
-
-    def describe(self) -> str:
-        size = f", {self.size / 2**20:.1f} MiB" if self.size else ""
-        what = f"{self.files} file(s){size}" if self.files else "the missing files (weights)"
-        return f"download {what} of {self.ref} from {self.ref.hub_name} into {self.cache}"
-
-    def run(self) -> None:
-        print(f"run: {self.describe()} (resumes partial files)", flush=True)
-        store = Store(self.ref.hub, str(self.cache), self.environ, cache_is_root=True)
-        store.snapshot(self.ref, ignore=list(self.skip))
 
 
 @dataclass
@@ -109,12 +100,12 @@ class Store:
             return Path(self.cache_dir) / sub
         return default_cache(self.hub_name, self.environ)
 
-    def fetch_configs(self, ref: HubRef) -> tuple[Path, Download | None]:
+    def fetch_configs(self, ref: HubRef) -> tuple[Path, Missing | None]:
         ref = HubRef(ref.repo_id, ref.revision, self.hub_name)
         folder = Path(self.snapshot(ref, allow=CONFIG_PATTERNS))
         pinned = HubRef(ref.repo_id, self.pinned_revision(folder, ref), ref.hub)
-        download = None if is_offline(self.environ) else self.plan_download(pinned)
-        return folder, download
+        missing = None if is_offline(self.environ) else self.missing(pinned)
+        return folder, missing
 
     def pinned_revision(self, folder: Path, ref: HubRef) -> str | None:
         """The commit the config files came from, so the weights come from the same one."""
@@ -122,10 +113,9 @@ class Store:
             return folder.name
         return ref.revision
 
-    def plan_download(self, ref: HubRef) -> Download | None:
+    def missing(self, ref: HubRef) -> Missing | None:
         if self.hub_name != "huggingface":  # ModelScope has no dry run: fetch what is missing
-            return Download(ref, self.cache, files=0, size=None, skip=tuple(SKIP_PATTERNS),
-                            environ=self.environ)
+            return Missing(ref, self.cache, files=0, size=None, skip=tuple(SKIP_PATTERNS))
         listing = self.snapshot(ref, ignore=SKIP_PATTERNS, dry_run=True)
         skip = list(SKIP_PATTERNS)
         if any(f.filename.endswith(".safetensors") for f in listing):
@@ -135,8 +125,7 @@ class Store:
         if not missing:
             return None
         size = sum(f.file_size or 0 for f in missing) or None
-        return Download(ref, self.cache, files=len(missing), size=size, skip=tuple(skip),
-                        environ=self.environ)
+        return Missing(ref, self.cache, files=len(missing), size=size, skip=tuple(skip))
 
     def snapshot(self, ref: HubRef, allow=None, ignore=None, dry_run: bool = False):
         offline = is_offline(self.environ)
@@ -189,12 +178,8 @@ class Store:
                 " MODEL to its folder.")
 
 
-def tokens_to_hide(environ: Mapping[str, str]) -> tuple[str, ...]:
-    return tuple(v for k in ("HF_TOKEN", "MODELSCOPE_API_TOKEN") if (v := environ.get(k)))
-
-
 def user_cache_root(environ: Mapping[str, str]) -> Path:
-    home = Path(environ.get("HOME") or Path.home())
+    home = Path(user_home(environ))
     return Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "llm-serve"
 
 

@@ -1,8 +1,8 @@
-"""What the launch will meet on this host, read before anything is written (read step).
+"""What the launch will meet on this host, read before run writes its files (read step).
 
 The folders run writes to, the port the server binds, and the weight files vLLM will load: read
-here (lstat, access, a bind that is closed at once, a listing), decided in `rules.launch_site`, so
-that `--dry-run` refuses what the launch would fail on.
+here (lstat, a probe file created and removed at once, a bind that is closed at once, a listing),
+decided in `rules.launch_site`, so that `--dry-run` refuses what the launch would fail on.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from entrypoint.facts.home import home
 from entrypoint.facts.safetensors_header import Mismatch, mismatches
 from entrypoint.facts.weights import INDEX
 
@@ -28,6 +29,12 @@ LOAD_FORMAT_FILES = {
     "mistral": (".safetensors",),
 }
 NOT_LOADED = ("dummy",)  # formats that read no weight files
+
+
+def fallback_run_dir(environ) -> str:
+    """Where run's files go when the default under a shared /tmp is not ours: the user's cache."""
+    base = environ.get("XDG_CACHE_HOME") or f"{home(environ).rstrip('/')}/.cache"
+    return f"{base.rstrip('/')}/llm-serve-run"
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,39 @@ class LaunchSite:
     host: str = ""
     port_problem: str | None = None
     weights: Weights | None = None  # None: not checked (a download or merge makes the folder)
+    blocked: dict[str, str] = field(default_factory=dict)  # file run writes -> why it cannot
+
+
+PROBE = ".run-write-probe"
+
+
+def write_problem(folder: str) -> str | None:
+    """Create and remove a probe file in `folder`: the one test that holds for root, read-only
+    mounts, ACLs and sandboxes alike (os.access answers from mode bits and can be wrong)."""
+    probe = os.path.join(folder, f"{PROBE}-{os.getpid()}")
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as error:
+        if error.errno == errno.EROFS:
+            return "is on a read-only file system"
+        return f"is not writable by this user ({error.strerror or error})"
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
+def file_problem(path: str) -> str | None:
+    """Why run could not put its file at `path` (by rename into the folder), if it exists."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        return f"{path} is a folder, where run writes a file"
+    folder = os.stat(os.path.dirname(path) or ".")
+    if folder.st_mode & stat.S_ISVTX and info.st_uid != os.geteuid():
+        return f"{path} belongs to another user in a folder only owners may replace files in"
+    return None
 
 
 def _existing_ancestor(path: Path) -> Path:
@@ -70,9 +110,8 @@ def folder_problem(path: str, private: bool = False) -> str | None:
         ancestor = _existing_ancestor(Path(path))
         if not ancestor.is_dir():
             return f"cannot be created: {ancestor} is not a folder"
-        if not os.access(ancestor, os.W_OK | os.X_OK):
-            return f"cannot be created: {ancestor} is not writable"
-        return None
+        problem = write_problem(str(ancestor))
+        return f"cannot be created: {ancestor} {problem}" if problem else None
     except OSError as error:
         return f"cannot be read ({error.strerror})"
     if stat.S_ISLNK(info.st_mode):
@@ -84,13 +123,11 @@ def folder_problem(path: str, private: bool = False) -> str | None:
             return "is a broken symbolic link"
     if not stat.S_ISDIR(info.st_mode):
         return "is not a folder"
-    if not os.access(path, os.W_OK | os.X_OK):
-        return "is not writable (a read-only file system, or another user's folder)"
     if private and info.st_uid != os.geteuid():
         return f"belongs to another user (uid {info.st_uid})"
     if private and info.st_mode & 0o022:
         return f"is writable by other users (mode {stat.S_IMODE(info.st_mode):o})"
-    return None
+    return write_problem(path)
 
 
 def port_problem(host: str, port: int) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,11 @@ class ModelFacts:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     checkpoint_bytes: int | None = None  # weights on disk (weights.checkpoint_bytes)
     texts: dict[str, str] = field(default_factory=dict)  # OPTIONAL_TEXT_FILES found
+    # The model's own code that auto_map's AutoModel* entries name: file -> text (None: absent)
+    code: dict[str, str | None] = field(default_factory=dict)
+    # Mistral's own format beside the HF one (consolidated*.safetensors with mistral-common's
+    # tokenizer), which vLLM's tokenizer_mode auto then prefers (vllm/tokenizers/registry.py)
+    mistral_format: bool = False
 
     @property
     def text_config(self) -> dict[str, Any]:
@@ -104,6 +110,35 @@ class ModelFacts:
         return found.config if found else None
 
 
+def model_code_files(config: dict[str, Any]) -> list[str]:
+    """Files of this folder that hold the model classes auto_map names (`module.Class` ->
+    module.py); `repo--module.Class` lives in another repository and is left out."""
+    auto_map = config.get("auto_map")
+    if not isinstance(auto_map, dict):
+        return []
+    targets = [t for name, t in auto_map.items()
+               if isinstance(name, str) and name.startswith("AutoModel") and isinstance(t, str)]
+    files = [t.rsplit(".", 1)[0].replace(".", "/") + ".py" for t in targets
+             if "--" not in t and "." in t]
+    return list(dict.fromkeys(f for f in files if not f.startswith(("/", "."))))
+
+
+def read_code(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def has_mistral_format(path: Path) -> bool:
+    try:
+        names = [entry.name for entry in path.iterdir()]
+    except OSError:
+        return False
+    weights = any(fnmatch(n, "consolidated*.safetensors") for n in names)
+    return weights and any(n == "tekken.json" or fnmatch(n, "tokenizer.model.v*") for n in names)
+
+
 def read_model_dir(path: Path) -> ModelFacts:
     try:
         exists, is_dir = path.exists(), path.is_dir()
@@ -121,5 +156,7 @@ def read_model_dir(path: Path) -> ModelFacts:
     config = read_json(path / "config.json", required=True)
     files = {name: data for name in OPTIONAL_FILES if (data := read_json(path / name))}
     texts = {name: text for name in OPTIONAL_TEXT_FILES if (text := read_text(path / name))}
+    code = {name: read_code(path / name) for name in model_code_files(config)}
     return ModelFacts(path=path, config=config, files=files,
-                      checkpoint_bytes=checkpoint_bytes(path), texts=texts)
+                      checkpoint_bytes=checkpoint_bytes(path), texts=texts, code=code,
+                      mistral_format=has_mistral_format(path))

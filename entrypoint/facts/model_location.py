@@ -4,7 +4,7 @@
 choices among what it finds are small pure functions over plain listings (`pick_from_listing`,
 `lora_rank_choice`), tested with data. A hub id costs one small effect here: its config files are
 fetched (or read from the cache when offline) so the plan can be made; the weights are fetched by
-a launch step (`hub.Download`), so `--dry-run` only says what it would download.
+a launch step the rules plan from `hub.Missing`, so `--dry-run` only says what it would download.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from entrypoint.errors import UserError
-from entrypoint.facts import hub, lora, page_cache
+from entrypoint.facts import gguf, hub, lora, page_cache
+from entrypoint.facts.gguf_header import GgufHeader, read_header
 from entrypoint.facts.model_dir import read_json
 
 CHECKPOINT = re.compile(r"checkpoint-(\d+)")
@@ -76,11 +77,17 @@ class Located:
     serve_dir: Path  # the model vLLM loads (the base model when serving adapters)
     how: list[str] = field(default_factory=list)  # one line per step taken, for the plan's facts
     hub_ref: hub.HubRef | None = None  # MODEL (or the base) came from a hub
-    downloads: list[hub.Download] = field(default_factory=list)  # weights still to fetch
+    missing: list[hub.Missing] = field(default_factory=list)  # weights still to fetch
     adapters: list[Adapter] = field(default_factory=list)
     merge_key: str | None = None  # names the merged copy of base + the one adapter
+    merged_dir: Path | None = None  # where MERGE_LORA=true puts (or found) that copy
+    merged_done: bool = False  # that copy is there already: a restart reuses it
     weights: page_cache.WeightFacts | None = None  # of serve_dir, for the warm-up decision
     volume_cache: Path | None = None  # a writable spot on the model's own volume, if any
+    gguf: GgufHeader | None = None  # MODEL is (or holds) one GGUF file: rules/gguf.py plans it
+    gguf_dir: Path | None = None  # where its conversion goes (or is): the cache, by file
+    gguf_done: bool = False  # converted by an earlier start
+    gguf_tokenizer_done: bool = False  # its tokenizer written out by an earlier start
 
     @property
     def served_name(self) -> str | None:
@@ -114,6 +121,20 @@ def read_adapter(folder: Path, name: str) -> Adapter:
                    base=base if isinstance(base, str) and base else None)
 
 
+def tokenizer_dir(gguf_dir: Path) -> Path:
+    """Where a GGUF file's tokenizer goes for vLLM's own loader, beside its conversion."""
+    return gguf_dir.with_name(gguf_dir.name + "-tokenizer")
+
+
+def one_gguf(folder: Path, files: list[Path]) -> Path:
+    """The GGUF file a folder without config.json is served from: its only one."""
+    if len(files) > 1:
+        names = ", ".join(p.name for p in files[:4]) + (" ..." if len(files) > 4 else "")
+        raise UserError(f"MODEL={folder} holds {len(files)} GGUF files ({names}); set MODEL to"
+                        " the one to serve (split GGUF files must be merged first).")
+    return files[0]
+
+
 def served_adapter_name(folder: Path) -> str:
     return re.sub(r"[^\w.-]", "-", folder.name) or "adapter"
 
@@ -135,7 +156,7 @@ def find_adapters(folder: Path, entries: list[Entry]) -> list[Adapter]:
             for e in entries if e.is_adapter and not e.is_model]
 
 
-Fetch = Callable[[hub.HubRef], tuple[Path, hub.Download | None]]
+Fetch = Callable[[hub.HubRef], tuple[Path, hub.Missing | None]]
 
 
 class Locator:
@@ -158,18 +179,24 @@ class Locator:
         if path.exists() or not hub.looks_like_hub_id(text) or Path(text.split("/")[0]).is_dir():
             return path
         ref = hub.parse_ref(text, label)
-        folder, download = self.fetch(ref)
+        folder, missing = self.fetch(ref)
         found.hub_ref = found.hub_ref or ref
         found.how.append(f"{label}={text} is a {ref.hub_name} id: snapshot {folder}")
-        if download:
-            found.downloads.append(download)
+        if missing:
+            found.missing.append(missing)
         return folder
 
     def walk(self, folder: Path, found: Located) -> None:
+        if folder.is_file() and gguf.is_gguf(folder):
+            found.gguf = read_header(folder)
+            return
         if not folder.is_dir():
             return  # read_model_dir explains a missing folder or a file
         if (folder / "config.json").is_file():
             found.serve_dir = folder
+            return
+        if files := gguf.ggufs_in(folder):
+            found.gguf = read_header(one_gguf(folder, files))
             return
         entries = read_entries(folder)
         adapters = find_adapters(folder, entries)
@@ -222,9 +249,18 @@ def locate(text: str, environ: Mapping[str, str], base_model: str | None, hub_na
     store = hub.Store(hub_name=hub_name, cache_dir=cache_dir, environ=environ)
     try:
         found = Locator(base_model, store.fetch_configs).locate(text)
-        if found.serve_dir.is_dir() and not found.downloads:
+        if found.serve_dir.is_dir() and not found.missing and found.gguf is None:
             found.weights = page_cache.read_facts(found.serve_dir)
         found.volume_cache = volume_cache(Path(text) if found.hub_ref is None else found.serve_dir)
+        root = Path(cache_dir) if cache_dir else hub.user_cache_root(environ)
+        if found.gguf is not None:
+            found.gguf_dir = root / "gguf" / gguf.cache_key(found.gguf.path)
+            found.gguf_done = gguf.is_converted(found.gguf_dir)
+            found.gguf_tokenizer_done = (tokenizer_dir(found.gguf_dir)
+                                         / "tokenizer_config.json").is_file()
+        if found.merge_key:
+            found.merged_dir = root / "merged" / found.merge_key
+            found.merged_done = (found.merged_dir / "config.json").is_file()
     except (OSError, ValueError) as error:  # name too long, no permission, NUL byte
         reason = getattr(error, "strerror", None) or str(error)
         raise UserError(f"Model directory {text[:200]!r} cannot be opened ({reason});"

@@ -1,26 +1,17 @@
-"""Page-cache warm-up: read the weight files while vLLM starts, so its loader finds them in RAM.
+"""What the page-cache warm-up decision needs: weight files, their size, free memory, mount type.
 
-vLLM spends its first seconds (often tens of seconds) importing, starting workers and building
-the model before it reads a weight byte; reading the files into the page cache meanwhile turns
-that wait into disk time saved. The reader must outlive `exec` (a thread would not), so launch
-starts it as a detached process (`python -m entrypoint.facts.page_cache FILE...`) that
-re-spawns itself in a new session and returns at once; it exits when it has read everything.
-
-`read_facts` is the read step (file sizes, free memory, mount type); `decide` in
-`source_rules.warm_page_cache` is pure over them.
+`read_facts` is the read step; `rules.model_location.warm_page_cache` is pure over them and plans
+the warm-up, which `entrypoint.launch.page_cache` performs.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from entrypoint.facts.weights import WEIGHT_SUFFIXES
 
-BLOCK = 16 * 2**20  # bytes per read; the size vLLM's own prefetch uses
-READERS = 8
 # Mount types where a local read-ahead does not help or vLLM's own prefetch is the better tool.
 NETWORK_FS = ("nfs", "nfs4", "lustre", "cifs", "smb3", "ceph", "glusterfs", "beegfs", "gpfs",
               "9p", "virtiofs", "fuse")  # fuse.* covers juicefs, s3fs, gcsfuse, CFS clients...
@@ -98,96 +89,3 @@ def read_facts(model_dir: Path) -> WeightFacts:
     return WeightFacts(files=tuple(str(p) for p in files), total_bytes=total,
                        available_bytes=available_memory(),
                        fs_type=mount_type(files[0]) if files else "")
-
-
-@dataclass(frozen=True)
-class WarmPageCache:
-    """Launch step: start the detached reader, return at once."""
-
-    files: tuple[str, ...]
-    total_bytes: int
-    readers: int = READERS
-
-    def describe(self) -> str:
-        return (f"read {len(self.files)} weight file(s) ({self.total_bytes / 2**30:.2f} GiB) into"
-                f" the page cache with {self.readers} parallel readers, in the background")
-
-    def run(self) -> None:
-        import subprocess  # here and below: launch and reader code, off the planning path
-
-        subprocess.run(
-            [sys.executable, "-m", "entrypoint.facts.page_cache", "--detach",
-             "--readers", str(self.readers), *self.files],
-            stdin=subprocess.DEVNULL, check=False, timeout=30,
-        )
-
-
-def read_chunks(files: list[str], readers: int) -> int:
-    """Read every file once, in BLOCK-sized pieces spread over `readers` threads; bytes read."""
-    import threading
-
-    chunks = [(name, offset) for name in files
-              for offset in range(0, os.path.getsize(name), BLOCK)]
-    lock = threading.Lock()
-    done = [0]
-
-    def worker() -> None:
-        buffer = bytearray(BLOCK)
-        fds: dict[str, int] = {}
-        try:
-            while True:
-                with lock:
-                    if not chunks:
-                        return
-                    name, offset = chunks.pop()
-                if name not in fds:
-                    fds[name] = os.open(name, os.O_RDONLY)
-                got = os.preadv(fds[name], [buffer], offset)
-                with lock:
-                    done[0] += got
-        finally:
-            for fd in fds.values():
-                os.close(fd)
-
-    chunks.reverse()  # pop() from the end: files in order, front to back
-    threads = [threading.Thread(target=worker) for _ in range(max(1, readers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return done[0]
-
-
-def evict(files: list[str]) -> None:
-    """Drop the files' pages from the page cache (benchmarks: a cold start without root)."""
-    for name in files:
-        fd = os.open(name, os.O_RDONLY)
-        try:
-            os.fsync(fd) if os.access(name, os.W_OK) else None
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
-
-
-def main(argv: list[str]) -> int:
-    detach = "--detach" in argv
-    argv = [a for a in argv if a != "--detach"]
-    readers = READERS
-    if argv[:1] == ["--readers"]:
-        readers, argv = int(argv[1]), argv[2:]
-    if detach:  # the grandchild outlives us and vLLM's exec; nobody waits for it
-        import subprocess
-
-        subprocess.Popen(
-            [sys.executable, "-m", "entrypoint.facts.page_cache", "--readers", str(readers), *argv],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True, close_fds=True,
-        )
-        return 0
-    os.nice(10)  # yield the CPU to vLLM's start; the reads themselves wait on the disk
-    read_chunks(argv, readers)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

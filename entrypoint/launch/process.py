@@ -9,6 +9,7 @@ import sys
 import time
 
 from entrypoint.errors import EXIT_LAUNCH_FAILED, LaunchError
+from entrypoint.launch.steps import perform
 from entrypoint.plan.plan import Plan
 
 STARTED_AT = time.time()  # when run's process began (this module loads at its start)
@@ -87,7 +88,7 @@ def execute(plan: Plan) -> int:
         raise launch_failure("write the files it generates for vLLM", error) from None
     for step in plan.steps:  # downloads, merges, page-cache warm-up (in plan order)
         try:
-            step.run()
+            perform(step)
         except OSError as error:
             raise launch_failure(f"run the launch step {type(step).__name__}", error) from None
     raise_open_files_limit()

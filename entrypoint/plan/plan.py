@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from entrypoint.plan.node_role import NodeRole
+from entrypoint.plan.steps import Step
 from entrypoint.settings.knobs import KNOBS
 from entrypoint.settings.provenance import Decision
 
@@ -21,14 +22,6 @@ def is_secret_name(name: str) -> bool:
 
 def is_secret_knob(name: str) -> bool:
     return name in KNOBS and KNOBS[name].secret
-
-
-class Step(Protocol):
-    """Something launch does before vLLM starts (a download, a merge, a page-cache warm-up)."""
-
-    def describe(self) -> str: ...
-
-    def run(self) -> None: ...
 
 
 @dataclass

@@ -11,11 +11,10 @@ endpoints need one valid key.
 from __future__ import annotations
 
 from entrypoint.errors import UserError
-from entrypoint.rules.context import Context, Decision
-from entrypoint.settings.argv import PassFlag
-from entrypoint.settings.provenance import Source
-
-MIDDLEWARE = "entrypoint.serve.api_keys.ApiKeyMiddleware"
+from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, decide, middleware
+from entrypoint.serve.names import API_KEYS, DIGESTS_ENV
+from entrypoint.settings.provenance import Decision, Source
 
 
 def digest(key: str) -> str:
@@ -26,6 +25,27 @@ def digest(key: str) -> str:
 
 def split_keys(raw: object) -> list[str]:
     return [key.strip() for key in str(raw).split(",") if key.strip()]
+
+
+def unsendable(key: str) -> int | None:
+    """1-based position of the first character that is not visible ASCII (! to ~), else None.
+
+    Bearer tokens are ASCII (RFC 6750), and HTTP clients send header values as ASCII: the
+    official openai client (httpx) raises UnicodeEncodeError before sending such a key, so it
+    could never be used.
+    """
+    return next((at for at, char in enumerate(key, 1) if not "!" <= char <= "~"), None)
+
+
+def refuse_unsendable(keys: list[str], origins: list[str]) -> None:
+    for number, key in enumerate(keys, 1):
+        at = unsendable(key)
+        if at is not None:
+            raise UserError(
+                f"API key {number} of {len(keys)} (from {', '.join(origins)}) has a character "
+                f"at position {at} that is not visible ASCII, which HTTP clients cannot send "
+                f"in an Authorization header (the openai client refuses it); use keys of ASCII "
+                f"letters, digits and punctuation.")
 
 
 def gather(ctx: Context) -> tuple[list[str], list[str]]:
@@ -43,14 +63,15 @@ def gather(ctx: Context) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(keys)), origins
 
 
-def require_api_keys(ctx: Context) -> None:
+def require_api_keys(ctx: Context) -> Outcome:
     """Take the keys off vLLM's argv and switch on the middleware that checks them."""
     keys, origins = gather(ctx)
-    ctx.dropped_flags.add("--api-key")  # the keys reach the middleware as digests instead
-    ctx.secrets += keys
+    # The keys reach the middleware as digests, never vLLM's argv.
+    taken_off = Outcome(dropped_flags=("--api-key",), secrets=tuple(keys))
     if not keys:
-        return
-    from entrypoint.serve.api_keys import DIGESTS_ENV, OPEN_PATHS
+        return taken_off
+    refuse_unsendable(keys, origins)
+    from entrypoint.serve.api_keys import OPEN_PATHS
 
     if ctx.environ.get("VLLM_API_KEY"):
         raise UserError(
@@ -60,9 +81,8 @@ def require_api_keys(ctx: Context) -> None:
     source = Source.CLI if any(origin.startswith("-") for origin in origins) else Source.ENV
     reason = (f"{len(keys)} API key(s) from {', '.join(origins)}: every path except "
               f"{', '.join(sorted(OPEN_PATHS))} needs `Authorization: Bearer <key>`")
-    ctx.env[DIGESTS_ENV] = Decision(",".join(digest(k) for k in keys), source,
-                                    "SHA-256 digests of the API keys, read by the middleware")
-    ctx.decide("api_keys", ",".join(keys), source, reason)  # shown masked, with this reason
-    ctx.extra_flags.append((PassFlag("--middleware", (MIDDLEWARE,)),
-                            Decision(MIDDLEWARE, source, "checks the API keys")))
-
+    digests = Decision(",".join(digest(k) for k in keys), source,
+                       "SHA-256 digests of the API keys, read by the middleware")
+    return (taken_off + Outcome(own_env={DIGESTS_ENV: digests})
+            + decide("api_keys", ",".join(keys), source, reason)  # shown masked, with this reason
+            + middleware(API_KEYS, source, "checks the API keys"))

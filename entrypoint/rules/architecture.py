@@ -12,10 +12,11 @@ from entrypoint.catalogs import architectures as arch
 from entrypoint.catalogs.families import by_architecture
 from entrypoint.errors import UserError
 from entrypoint.rules.context import Context
+from entrypoint.rules.custom_code_fit import unfit
 from entrypoint.rules.gates import V100_VARIANT, image_variant
+from entrypoint.rules.outcome import Outcome, fact, warn
 from entrypoint.rules.remote_code import custom_code
-from entrypoint.settings.argv import PassFlag
-from entrypoint.settings.provenance import Decision
+from entrypoint.settings.provenance import Source
 
 GATE = "gate: architecture"
 # The older-engine image variant (image/Dockerfile.v100; its pin is image/constraints-v100.txt).
@@ -51,58 +52,63 @@ def refuse_dropped(ctx: Context, architecture: str, last: str, table: arch.ArchT
         f"older, or deploy a model with a supported architecture.")
 
 
-def refuse_unknown(ctx: Context, architecture: str, table: arch.ArchTable) -> None:
+def refuse_unknown(ctx: Context, architecture: str, table: arch.ArchTable) -> Outcome:
     model = named(ctx, architecture)
     if not custom_code(ctx):
         raise UserError(
             f"{model}, which neither vLLM {table.version}'s registry nor its Transformers "
             f"backend (transformers {table.transformers}) has; deploy a model with a supported "
             f"architecture, or install the vLLM plugin that registers it.")
-    if not ctx.value("trust_remote_code"):
+    if not ctx.settings.trust_remote_code:
         raise UserError(
             f"{model}, which vLLM {table.version}'s registry does not have; set "
             f"TRUST_REMOTE_CODE=true to let vLLM try the model's own code through its "
             f"Transformers backend (slower), or deploy a model with a supported architecture.")
-    ctx.warnings.append(
+    if ctx.model.code and (why := unfit(ctx.model.code)) is not None:
+        route = (f"serve it with {OLDER_ENGINE}, whose registry has it"
+                 if older_engine_has(ctx, architecture, table) else
+                 "no image variant here has it in its registry either; deploy a model with a "
+                 "supported architecture")
+        raise UserError(f"{model}, which vLLM {table.version}'s registry does not have, and "
+                        f"{why}, so vLLM cannot load it; {route}.")
+    return warn(
         f"{model}, which vLLM {table.version}'s registry does not have: vLLM will try the "
         f"model's own code (auto_map) through its Transformers backend, which loads only code "
-        f"written for Transformers' attention interface and is slower than a native one.")
-    ctx.facts[GATE] = f"not in the registry: {architecture}, trying the model's own code"
+        f"written for Transformers' attention interface and is slower than a native one.") + fact(
+        GATE, f"not in the registry: {architecture}, trying the model's own code")
 
 
-def plan_transformers_backend(ctx: Context, architecture: str, table: arch.ArchTable) -> None:
-    ctx.warnings.append(
-        f"{architecture} has no native implementation in vLLM {table.version}: it is served "
-        f"through vLLM's Transformers backend (--model-impl transformers), which is slower.")
-    ctx.facts[GATE] = f"pass: {architecture} through the Transformers backend"
-    if not ctx.argv.passes("--model-impl"):
-        ctx.extra_flags.append((PassFlag("--model-impl", ("transformers",)), Decision(
-            "transformers", "model", f"{architecture} is not in vLLM {table.version}'s registry; "
-            f"transformers {table.transformers} has a class vLLM can wrap")))
+def plan_transformers_backend(ctx: Context, architecture: str, table: arch.ArchTable) -> Outcome:
+    slower = (f"{architecture} has no native implementation in vLLM {table.version}: it is "
+              f"served through vLLM's Transformers backend (--model-impl transformers), which is "
+              f"slower.")
+    gate = fact(GATE, f"pass: {architecture} through the Transformers backend")
+    return warn(slower) + gate + ctx.flag(
+        "--model-impl", ("transformers",), source=Source.MODEL,
+        reason=f"{architecture} is not in vLLM {table.version}'s registry; "
+               f"transformers {table.transformers} has a class vLLM can wrap")
 
 
-def check_loadable(ctx: Context) -> None:
+def check_loadable(ctx: Context) -> Outcome:
     names = ctx.model.architectures
     table = arch.for_version(ctx.vllm_version)
     if not names or table is None:
         why = "config.json names no architectures" if not names else (
             f"no architecture table for vLLM {ctx.vllm_version}")
-        ctx.facts[GATE] = f"not checked: {why}"
-        return
+        return fact(GATE, f"not checked: {why}")
     found = sorted(((table.status(n), n) for n in names), key=lambda s: RANK.index(s[0].kind))
     status, name = found[0]
     if status.kind == arch.NATIVE:
-        ctx.facts[GATE] = f"pass: {name} is native in vLLM {table.version}"
-    elif status.kind == arch.BACKEND:
-        ctx.facts[GATE] = (f"pass: vLLM {table.version} serves {name} through its Transformers "
-                           f"backend (slower than a native implementation)")
-    elif status.kind == arch.FALLBACK:
-        plan_transformers_backend(ctx, name, table)
-    elif status.kind == arch.PREVIOUS:
+        return fact(GATE, f"pass: {name} is native in vLLM {table.version}")
+    if status.kind == arch.BACKEND:
+        return fact(GATE, f"pass: vLLM {table.version} serves {name} through its Transformers "
+                          f"backend (slower than a native implementation)")
+    if status.kind == arch.FALLBACK:
+        return plan_transformers_backend(ctx, name, table)
+    if status.kind == arch.PREVIOUS:
         refuse_dropped(ctx, name, status.detail, table)
-    elif status.kind == arch.PLUGIN:
+    if status.kind == arch.PLUGIN:
         raise UserError(
             f"{named(ctx, name)}, which vLLM {table.version} serves only through the plugin at "
             f"{status.detail}; install that plugin into the image, or deploy another model.")
-    else:
-        refuse_unknown(ctx, name, table)
+    return refuse_unknown(ctx, name, table)

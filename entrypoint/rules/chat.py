@@ -1,6 +1,6 @@
 """The derive rule for chat: template, tool-call and reasoning parsers, extra stop tokens.
 
-The catalog match (see chat_catalog) becomes vLLM flags through `ctx.extra_flags`; each flag's
+The catalog match (see chat_catalog) becomes vLLM flags in the rule's outcome; each flag's
 plan entry (`chat_template`, `tool_call_parser`, `reasoning_parser`, `enable_auto_tool_choice`,
 `generation_config`) carries the match's reason. A flag the user passes is never replaced.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from entrypoint.catalogs import families
 from entrypoint.catalogs.families import Family, Match
-from entrypoint.rules.context import Context, Decision
-from entrypoint.settings.argv import PassFlag
+from entrypoint.rules import mistral_format
+from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import NOTHING, Outcome, decide, warn
 from entrypoint.settings.given import validate
 from entrypoint.settings.knobs import FLAG_NAMES
 from entrypoint.settings.provenance import Source
@@ -24,35 +25,31 @@ def _given(ctx: Context, name: str) -> tuple[str, str, str] | None:
     return (entry.value, entry.source, entry.label) if entry else None
 
 
-def _add(ctx: Context, options: tuple[str, ...], flag: PassFlag, match: Match, why: str) -> None:
-    if not ctx.argv.passes(*options):
-        value = " ".join(flag.values) or True
-        ctx.extra_flags.append((flag, Decision(value, match.source, why)))
+def _add(ctx: Context, options: tuple[str, ...], option: str, values: tuple[str, ...],
+         match: Match, why: str) -> Outcome:
+    return ctx.flag(option, values, source=Source(match.source), reason=why, unless=options)
 
 
-def apply_family(ctx: Context) -> None:
+def apply_family(ctx: Context) -> Outcome:
     match, warnings = families.find(_given(ctx, "conv_template"), _given(ctx, "model_id"),
-                                        ctx.model)
-    ctx.warnings += warnings
-    _record_model_id(ctx)
+                                    ctx.model)
+    out = warn(*warnings) + _record_model_id(ctx)
     own_template = families.model_chat_template(ctx.model) is not None
     if match is None:
-        ctx.decide("conv_template", None, "default", _no_match_reason(ctx))
+        out += decide("conv_template", None, Source.DEFAULT, _no_match_reason(ctx))
         if not own_template and not ctx.argv.passes("--chat-template"):
-            ctx.warnings.append(
+            out += warn(
                 "The model ships no chat template and no catalog family matched it, so chat "
                 "requests will fail; set CONV_TEMPLATE to one of: "
                 f"{', '.join(families.known_names())}.")
-        return
+        return out
     family = match.family
     reason = f"{family.family}: {match.reason}"
     if _keeps_own_template(match, own_template):
         reason += f"; the model's own chat template is kept over {family.template}"
-    ctx.decide("conv_template", family.name, match.source, reason)
-    _chat_template(ctx, match, own_template)
-    _parsers(ctx, match)
-    _extra_args(ctx, match)
-    _stop_tokens(ctx, match)
+    return (out + decide("conv_template", family.name, Source(match.source), reason)
+            + _chat_template(ctx, match, own_template) + _parsers(ctx, match)
+            + _extra_args(ctx, match) + _stop_tokens(ctx, match))
 
 
 def _no_match_reason(ctx: Context) -> str:
@@ -63,12 +60,13 @@ def _no_match_reason(ctx: Context) -> str:
             " vLLM's defaults apply")
 
 
-def _record_model_id(ctx: Context) -> None:
+def _record_model_id(ctx: Context) -> Outcome | None:
     if ctx.user_set("model_id"):
-        return
+        return None
     ti_id = ctx.model.files.get("ti_model_config.json", {}).get("model_id")
     if isinstance(ti_id, str) and ti_id.strip():
-        ctx.decide("model_id", ti_id, "model", "from ti_model_config.json")
+        return decide("model_id", ti_id, Source.MODEL, "from ti_model_config.json")
+    return None
 
 
 def _keeps_own_template(match: Match, own_template: bool) -> bool:
@@ -78,40 +76,45 @@ def _keeps_own_template(match: Match, own_template: bool) -> bool:
                 and not (match.by_name or family.replace_model_template))
 
 
-def _chat_template(ctx: Context, match: Match, own_template: bool) -> None:
+def _chat_template(ctx: Context, match: Match, own_template: bool) -> Outcome | None:
     family: Family = match.family
     if family.template is None:
-        if not own_template and not ctx.argv.passes("--chat-template"):
-            ctx.warnings.append(f"{family.family} models use their own chat template, but this "
-                                "model dir has none; chat requests will fail until one is added "
-                                "or --chat-template is passed.")
-        return
+        # (a Mistral folder in Hugging Face format gets its tool template from mistral_format)
+        if not (own_template or ctx.argv.passes("--chat-template")
+                or mistral_format.supplies_template(family.tool_call_parser, ctx.model)):
+            return warn(f"{family.family} models use their own chat template, but this "
+                        "model dir has none; chat requests will fail until one is added "
+                        "or --chat-template is passed.")
+        return None
     if _keeps_own_template(match, own_template):
-        return
+        return None
     why = f"{family.family} template ({match.reason})"
     if own_template:
         why += "; replaces the model's own template"
-    _add(ctx, ("--chat-template",), PassFlag("--chat-template", (str(family.template_path),)),
-         match, why)
+    return _add(ctx, ("--chat-template",), "--chat-template", (str(family.template_path),),
+                match, why)
 
 
-def _parsers(ctx: Context, match: Match) -> None:
+def _parsers(ctx: Context, match: Match) -> Outcome:
     family = match.family
+    out = NOTHING
     if family.tool_call_parser:
-        _add(ctx, ("--tool-call-parser",),
-             PassFlag("--tool-call-parser", (family.tool_call_parser,)), match,
-             f"{family.family} tool calls ({match.reason})")
+        out += _add(ctx, ("--tool-call-parser",), "--tool-call-parser",
+                    (family.tool_call_parser,), match,
+                    f"{family.family} tool calls ({match.reason})")
     if family.auto_tool_choice:
-        _add(ctx, AUTO_TOOL_CHOICE, PassFlag("--enable-auto-tool-choice"), match,
-             f"{family.family} calls tools on its own ({match.reason})")
+        out += _add(ctx, AUTO_TOOL_CHOICE, "--enable-auto-tool-choice", (), match,
+                    f"{family.family} calls tools on its own ({match.reason})")
     if family.reasoning_parser:
-        _add(ctx, ("--reasoning-parser",),
-             PassFlag("--reasoning-parser", (family.reasoning_parser,)), match,
-             f"{family.family} reasoning ({match.reason})")
+        out += _add(ctx, ("--reasoning-parser",), "--reasoning-parser",
+                    (family.reasoning_parser,), match,
+                    f"{family.family} reasoning ({match.reason})")
+    return out
 
 
-def _extra_args(ctx: Context, match: Match) -> None:
+def _extra_args(ctx: Context, match: Match) -> Outcome:
     """Catalog `args`: a knob run owns is decided (unless the user set it); others pass on."""
+    out = NOTHING
     for option, value in match.family.args.items():
         shown = option if value is True else f"{option} {value}"
         why = f"{match.family.family} needs {shown} ({match.reason})"
@@ -119,24 +122,25 @@ def _extra_args(ctx: Context, match: Match) -> None:
         if knob is not None:
             # Derived from the model's family, even when CONV_TEMPLATE named the family; checked
             # like any other value of the setting.
-            if ctx.decided[knob.name].source is Source.DEFAULT:
+            if ctx.left_default(knob.name):
                 label = f"templates/catalog.json {match.family.family} {option}"
-                ctx.decide(knob.name, validate(knob, value, label), Source.MODEL, why)
+                out += decide(knob.name, validate(knob, value, label), Source.MODEL, why)
             continue
         values = () if value is True else (str(value),)
-        _add(ctx, (option,), PassFlag(option, values), match, why)
+        out += _add(ctx, (option,), option, values, match, why)
+    return out
 
 
-def _stop_tokens(ctx: Context, match: Match) -> None:
+def _stop_tokens(ctx: Context, match: Match) -> Outcome | None:
     family = match.family
     if not family.stop_token_ids or ctx.argv.passes("--generation-config"):
-        return
+        return None
     config = families.generation_config_with_stops(ctx.model, family.stop_token_ids)
     if config is None:
-        return
-    folder, content = families.generation_config_folder(ctx.value("run_dir"), config)
-    ctx.files[f"{folder}/generation_config.json"] = content
+        return None
+    folder, content = families.generation_config_folder(ctx.settings.run_dir, config)
     ids = ", ".join(map(str, family.stop_token_ids))
-    _add(ctx, ("--generation-config",), PassFlag("--generation-config", (folder,)), match,
-         f"{family.family} stops at token ids {ids} ({match.reason}): the model's "
-         "generation config with them added to eos_token_id")
+    return Outcome(files={f"{folder}/generation_config.json": content}) + _add(
+        ctx, ("--generation-config",), "--generation-config", (folder,), match,
+        f"{family.family} stops at token ids {ids} ({match.reason}): the model's "
+        "generation config with them added to eos_token_id")

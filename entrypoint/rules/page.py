@@ -8,24 +8,30 @@ machine never show each other's plan.
 
 from __future__ import annotations
 
-from entrypoint.rules.context import Context, Decision
-from entrypoint.serve.page import MIDDLEWARE, PLAN_ENV
-from entrypoint.settings.argv import PassFlag
+from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, middleware
+from entrypoint.serve.names import PAGE, PLAN_ENV
+from entrypoint.settings.provenance import Decision
+
+
+def plan_file_in(run_dir: str, port: int) -> str:
+    return f"{run_dir}/page-{port}.json"
 
 
 def plan_file(ctx: Context) -> str:
-    return f"{ctx.value('run_dir')}/page-{ctx.value('port')}.json"
+    return plan_file_in(ctx.settings.run_dir, ctx.settings.port)
 
 
-def serve_page(ctx: Context) -> None:
+def serve_page(ctx: Context) -> Outcome | None:
     decision = ctx.decided["ui"]
     if not decision.value:
-        return
+        return None
     path = plan_file(ctx)
-    ctx.files[path] = ""  # the plan itself, once it is complete
-    ctx.env[PLAN_ENV] = Decision(path, decision.source,
-                                 "the plan as the page at / shows it, secrets masked")
-    reason = (f"a page at / with the plan, live figures and a chat box ({decision.reason}; "
-              f"{ctx.label('ui')}=false turns it off)")
-    ctx.extra_flags.append((PassFlag("--middleware", (MIDDLEWARE,)),
-                            Decision(MIDDLEWARE, decision.source, reason)))
+    reserved = Outcome(
+        files={path: ""},  # the plan itself, once it is complete
+        own_env={PLAN_ENV: Decision(path, decision.source,
+                                    "the plan as the page at / shows it, secrets masked")})
+    return reserved + middleware(
+        PAGE, decision.source,
+        f"a page at / with the plan, live figures and a chat box ({decision.reason}; "
+        f"{ctx.label('ui')}=false turns it off)")

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from entrypoint.plan.plan import MASK, Plan
-from entrypoint.rules.page import PLAN_ENV
+from entrypoint.serve.names import PLAN_ENV
 
 
 def summary(data: dict[str, Any]) -> dict[str, Any]:

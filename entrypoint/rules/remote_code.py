@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, decide, warn
 
 # Files whose `auto_map` names Python classes shipped inside the model directory.
 AUTO_MAP_FILES = ("config.json", "tokenizer_config.json")
@@ -22,19 +23,17 @@ def custom_code(ctx: Context) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def explain(ctx: Context) -> None:
+def explain(ctx: Context) -> Outcome:
     code = custom_code(ctx)
     decision = ctx.decided["trust_remote_code"]
     if not code:
-        ctx.decide("trust_remote_code", decision.value, decision.source,
-                   decision.reason + "; the model dir ships no custom code (no auto_map)")
-        return
+        return decide("trust_remote_code", decision.value, decision.source,
+                      decision.reason + "; the model dir ships no custom code (no auto_map)")
     listed = ", ".join(code[:3]) + (" ..." if len(code) > 3 else "")
     if decision.value:
-        ctx.decide("trust_remote_code", True, decision.source,
-                   f"{decision.reason}; Python code from the model dir WILL run ({listed})")
-    else:
-        ctx.warnings.append(
-            f"The model dir ships its own code ({listed}) but TRUST_REMOTE_CODE is off; vLLM may"
-            " refuse to load it. Set TRUST_REMOTE_CODE=true if you trust this model's files."
-        )
+        return decide("trust_remote_code", True, decision.source,
+                      f"{decision.reason}; Python code from the model dir WILL run ({listed})")
+    return warn(
+        f"The model dir ships its own code ({listed}) but TRUST_REMOTE_CODE is off; vLLM may"
+        " refuse to load it. Set TRUST_REMOTE_CODE=true if you trust this model's files."
+    )

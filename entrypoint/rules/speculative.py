@@ -1,7 +1,8 @@
 """Lookahead (n-gram prompt-lookup speculative decoding) as vLLM's `--speculative-config` (pure).
 
 The replaced image called it lookahead decoding: no draft model, drafts are copied from earlier
-text in the prompt, and greedy output is identical to decoding without it.
+text in the prompt and verified by the model. Whether greedy answers stay the same depends on the
+dtype (rules/lookahead_greedy.py says which in the plan).
 """
 
 from __future__ import annotations
@@ -9,21 +10,21 @@ from __future__ import annotations
 import json
 
 from entrypoint.errors import UserError
-from entrypoint.rules.context import Context, Decision
-from entrypoint.settings.argv import PassFlag
+from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, flag, warn
 
 # What old vLLM took as --speculative-model for prompt lookup instead of a draft model.
 NGRAM_MODEL_NAMES = ("[ngram]", "ngram")
 
 
 def speculative_config(ctx: Context) -> dict | None:
-    draft = ctx.value("speculative_model")
-    tokens = ctx.value("num_speculative_tokens")
+    draft = ctx.settings.speculative_model
+    tokens = ctx.settings.num_speculative_tokens
     if draft is not None and draft not in NGRAM_MODEL_NAMES:
         return {"model": draft, "num_speculative_tokens": tokens}
-    if not ctx.value("use_lookahead") and draft is None:
+    if not ctx.settings.use_lookahead and draft is None:
         return None
-    lookup_max, lookup_min = ctx.value("prompt_lookup_max"), ctx.value("prompt_lookup_min")
+    lookup_max, lookup_min = ctx.settings.prompt_lookup_max, ctx.settings.prompt_lookup_min
     if not ctx.user_set("prompt_lookup_min"):
         lookup_min = min(lookup_min, lookup_max)
     if lookup_min > lookup_max:
@@ -34,11 +35,11 @@ def speculative_config(ctx: Context) -> dict | None:
             "prompt_lookup_max": lookup_max, "prompt_lookup_min": lookup_min}
 
 
-def lookahead(ctx: Context) -> None:
+def lookahead(ctx: Context) -> Outcome | None:
     config = speculative_config(ctx)
     if config is None:
-        return
-    by_model = ctx.value("speculative_model") is not None
+        return None
+    by_model = ctx.settings.speculative_model is not None
     own = ctx.decided["speculative_model" if by_model else "use_lookahead"]
     if ctx.argv.passes("--speculative-config", "-sc", "--spec-method", "--spec-model",
                        "--spec-tokens"):
@@ -47,10 +48,11 @@ def lookahead(ctx: Context) -> None:
     what = "draft model " + config["model"] if "model" in config else "n-gram prompt lookup"
     reason = (f"{what}, {config['num_speculative_tokens']} tokens per step "
               f"({own.reason})")
-    flag = PassFlag("--speculative-config", (json.dumps(config, separators=(",", ":")),))
-    ctx.extra_flags.append((flag, Decision(config, own.source, reason)))
+    out = flag("--speculative-config", (json.dumps(config, separators=(",", ":")),),
+               source=own.source, reason=reason, value=config)
     if ctx.argv.passes("--no-enable-chunked-prefill", "--disable-chunked-prefill"):
-        ctx.warnings.append(
+        out += warn(
             "Lookahead with chunked prefill off: the replaced image required that, current vLLM "
             "runs speculative decoding with chunked prefill on as well; off, it raises "
             "--max-num-batched-tokens to the context length.")
+    return out

@@ -3,11 +3,12 @@ healthy; see `entrypoint.serve.supervision`)."""
 
 from __future__ import annotations
 
-from entrypoint.rules.context import Context, Decision
-from entrypoint.serve.supervision import MIDDLEWARE
-from entrypoint.settings.argv import PassFlag
+from entrypoint.rules.context import Context
+from entrypoint.rules.outcome import Outcome, middleware
+from entrypoint.serve.names import ENGINE_WATCH
+from entrypoint.settings.provenance import Source
 
 
-def watch_engine(ctx: Context) -> None:
-    ctx.extra_flags.append((PassFlag("--middleware", (MIDDLEWARE,)), Decision(
-        MIDDLEWARE, "default", "exit non-zero when the engine dies; 503 while draining")))
+def watch_engine(ctx: Context) -> Outcome:
+    return middleware(ENGINE_WATCH, Source.DEFAULT,
+                      "exit non-zero when the engine dies; 503 while draining")

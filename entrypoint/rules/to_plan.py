@@ -7,9 +7,10 @@ reaches the rules.
 from __future__ import annotations
 
 from entrypoint.plan.plan import Plan, is_secret_knob, is_secret_name
+from entrypoint.rules import page_copy
 from entrypoint.rules.context import Context
 from entrypoint.settings.knobs import KNOBS
-from entrypoint.settings.provenance import Decision
+from entrypoint.settings.provenance import Decision, Source
 
 
 def knob_flags(name: str, decision: Decision) -> list[str]:
@@ -23,7 +24,9 @@ def knob_flags(name: str, decision: Decision) -> list[str]:
 
 
 def build(ctx: Context, launcher: list[str]) -> Plan:
-    argv = [*launcher, str(ctx.value("model"))]
+    """The plan, whole: argv, environment, settings, facts, steps, secrets, and the page's copy
+    (the one place a plan is made)."""
+    argv = [*launcher, str(ctx.settings.model)]
     settings = dict(ctx.decided)
     for name, decision in ctx.decided.items():
         argv += knob_flags(name, decision)
@@ -35,11 +38,27 @@ def build(ctx: Context, launcher: list[str]) -> Plan:
         argv += flag.tokens()
         value = " ".join(flag.values) or True
         settings.setdefault(flag.option.lstrip("-").replace("-", "_"),
-                            Decision(value, "cli", "passed through to vLLM"))
+                            Decision(value, Source.CLI, "passed through to vLLM"))
     env = {name: Decision(str(d.value), d.source, d.reason) for name, d in ctx.env.items()}
-    return Plan(argv=argv, env_settings=env, settings=settings, warnings=list(ctx.warnings),
-                files=dict(ctx.files), secret_values=secret_values(ctx),
+    plan = Plan(argv=argv, env_settings=env, settings=settings, warnings=list(ctx.warnings),
+                facts=facts(ctx), files=dict(ctx.files), secret_values=secret_values(ctx),
                 steps=list(ctx.steps), multinode=ctx.multinode)
+    page_copy.attach(plan)  # last: the page shows the finished plan
+    return plan
+
+
+def facts(ctx: Context) -> dict[str, str]:
+    """What --dry-run shows beside the settings: where the model came from, the GPUs, the gates."""
+    inventory, location = ctx.hardware, ctx.location
+    return {
+        "model": str(ctx.model.path),
+        **({"model source": "; ".join(location.how)} if location and location.how else {}),
+        "gpus": inventory.describe(),
+        **({"gpu devices": inventory.device_list()} if inventory.source != "assumed" else {}),
+        "vllm": ctx.options.origin,
+        **ctx.facts,
+        "cluster": ctx.cluster.describe(),
+    }
 
 
 def joined(first: Decision, then: Decision) -> Decision:
@@ -57,8 +76,9 @@ def secret_values(ctx: Context) -> tuple[str, ...]:
     for name, decision in ctx.decided.items():
         if is_secret_knob(name) and decision.value:
             found += [str(decision.value), *str(decision.value).split(",")]
-    # Secret-looking names also match settings such as TOKENIZERS_PARALLELISM=false: only
-    # values long enough to be real tokens are masked, so ordinary words stay readable.
+    # Secret-looking names (HF_TOKEN, MODELSCOPE_API_TOKEN) also match settings such as
+    # TOKENIZERS_PARALLELISM=false: only values long enough to be real tokens are masked, so
+    # ordinary words stay readable.
     found += [value for name, value in ctx.environ.items()
               if is_secret_name(name) and len(value.strip()) >= 8]
     # Longest first, so a key list is masked whole before its parts.

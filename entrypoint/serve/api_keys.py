@@ -12,7 +12,8 @@ import hmac
 import json
 import os
 
-DIGESTS_ENV = "ENTRYPOINT_API_KEY_SHA256"
+from entrypoint.serve.names import DIGESTS_ENV
+
 # Probes and scrapers must work without a key (vLLM leaves the same ones open); Triton's server
 # probes too (entrypoint.serve.triton_probes). Its per-model probe names served models, like
 # /v1/models, so it stays behind the key.
@@ -42,10 +43,11 @@ class ApiKeyMiddleware:
         if path in PAGE_SHELL and scope.get("method") in ("GET", "HEAD"):
             return True
         header = dict(scope.get("headers") or ()).get(b"authorization", b"")
-        scheme, _, token = header.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token:
+        # The header's bytes as sent, digested like the keys' UTF-8 bytes (no text round trip).
+        scheme, _, token = header.partition(b" ")
+        if scheme.lower() != b"bearer" or not token.strip():
             return False
-        presented = hashlib.sha256(token.strip().encode("utf-8")).digest()
+        presented = hashlib.sha256(token.strip()).digest()
         matched = False
         for known in self.digests:  # no early exit: timing does not tell which key matched
             matched |= hmac.compare_digest(presented, known)

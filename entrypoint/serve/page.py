@@ -18,10 +18,9 @@ import os
 from pathlib import Path
 
 from entrypoint.serve import page_stats
-from entrypoint.serve.api_keys import DIGESTS_ENV, ApiKeyMiddleware
+from entrypoint.serve.api_keys import ApiKeyMiddleware
+from entrypoint.serve.names import DIGESTS_ENV, PLAN_ENV
 
-PLAN_ENV = "ENTRYPOINT_PAGE_PLAN"
-MIDDLEWARE = "entrypoint.serve.page.StatusPage"
 STATIC = Path(__file__).resolve().parent / "static"
 SHELL = {"/": ("page.html", "text/html; charset=utf-8"),
          "/ui/page.js": ("page.js", "text/javascript; charset=utf-8"),

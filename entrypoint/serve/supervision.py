@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from entrypoint.serve import stream_abort
 
 EXIT_ENGINE_FAILED = 3
-MIDDLEWARE = "entrypoint.serve.supervision.EngineWatch"
 STILL_OPEN_WHILE_STOPPING = frozenset({"/metrics"})
 # After the requests are ended, how long their handlers get to unwind before vLLM goes on.
 UNWIND_SECONDS = 3.0

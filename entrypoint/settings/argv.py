@@ -10,7 +10,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from entrypoint.catalogs import old_flag_table
+from entrypoint.catalogs import legacy_flag_table
 from entrypoint.errors import UserError
 from entrypoint.settings.knobs import FLAG_NAMES, Knob
 from entrypoint.settings.values import BOOL_WORDS_HELP, FALSE_WORDS, TRUE_WORDS, parse_bool
@@ -162,7 +162,7 @@ def _pass_through(option: str, inline: str | None, cursor: _Cursor, options: Vll
 def _unknown_values(option: str, inline: str | None, cursor: _Cursor) -> tuple[str, ...]:
     """A legacy flag takes what it took in old vLLM (so `--use-v2-block-manager /model` keeps
     the model); any other unknown flag takes the values that follow it."""
-    takes = old_flag_table.takes(option)
+    takes = legacy_flag_table.takes(option)
     if inline is not None:
         return (inline,)
     if takes == "none":

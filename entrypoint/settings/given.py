@@ -46,12 +46,16 @@ def validate(knob: Knob, raw: Any, label: str) -> Any:
 
 
 def env_layer(environ: Mapping[str, str]) -> dict[str, Given]:
-    """Settings from environment variables; an empty or blank variable counts as unset."""
+    """Settings from environment variables; an empty or blank variable counts as unset. Of a
+    knob's several variables (PORT, AIP_HTTP_PORT, ...) the first one set wins."""
     layer = {}
-    for env_name, knob in ENV_NAMES.items():
-        raw = environ.get(env_name)
-        if raw is not None and raw.strip() != "":
-            layer[knob.name] = Given(validate(knob, raw.strip(), env_name), Source.ENV, env_name)
+    for knob in KNOBS.values():
+        for env_name in knob.env_names:
+            raw = environ.get(env_name)
+            if raw is not None and raw.strip() != "":
+                layer[knob.name] = Given(validate(knob, raw.strip(), env_name), Source.ENV,
+                                         env_name)
+                break
     return layer
 
 

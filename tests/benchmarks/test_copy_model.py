@@ -15,7 +15,7 @@ from benchmarks import copy_model, datasets
 def tokenizer(tmp_path_factory):
     from transformers import AutoTokenizer
 
-    from entrypoint.devtools.demo_model import build_tokenizer
+    from entrypoint.devtools.tiny_model import build_tokenizer
 
     out = tmp_path_factory.mktemp("tokenizer")
     build_tokenizer(out)

@@ -14,6 +14,7 @@ from jinja2.ext import loopcontrols
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from entrypoint.catalogs import families
+from tests.catalogs import tool_template_goldens as goldens
 
 SINGLE = [{"role": "user", "content": "Hello!"}]
 SYSTEM = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": "Hi"}]
@@ -45,6 +46,8 @@ SPECIAL = {
                                    "date_string": "26 Jul 2024"},
     "shennong.jinja": {"bos_token": "<s>", "eos_token": "</s>"},
     "llama-4-pythonic-tools.jinja": {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot|>"},
+    "internlm2-tools.jinja": {"bos_token": "<s>", "eos_token": "</s>"},
+    "mistral-tools.jinja": {"bos_token": "<s>", "eos_token": "</s>"},
 }
 
 
@@ -104,7 +107,8 @@ L4_SYS = "<|begin_of_text|><|header_start|>system<|header_end|>\n\n"
 L4_USER = "<|header_start|>user<|header_end|>\n\n"
 L4_ASSISTANT = "<|header_start|>assistant<|header_end|>\n\n"
 # Meta's Llama 4 "zero shot function calling - system message" prompt (models/llama4/
-# prompt_format.md in meta-llama/llama-models), with our WEATHER function in its list.
+# prompt_format.md in meta-llama/llama-models as of f3d16d7, 2025-05-07: the list follows
+# "...that you can invoke:\n" and closes the turn), with our WEATHER function in its list.
 L4_TOOLS_SYSTEM = (
     "You are a helpful assistant and an expert in function composition. You can answer general "
     "questions using your internal knowledge OR invoke functions when necessary. Follow these "
@@ -146,16 +150,13 @@ L4_TOOLS_SYSTEM = (
     "4. TOOL RESPONSE HANDLING:\n"
     "- When receiving tool responses: provide concise, natural language responses\n"
     "- Don't repeat tool response verbatim\n"
-    "- Don't add supplementary information\n\n\n"
-    "Here is a list of functions in JSON format that you can invoke.\n\n"
+    "- Don't add supplementary information\n\n"
+    "Here is a list of functions in JSON format that you can invoke:\n"
     '[\n    {\n        "name": "get_weather",\n        "description": "Weather in a city.",\n'
     '        "parameters": {\n            "type": "object",\n            "properties": {\n'
     '                "city": {\n                    "type": "string"\n                }\n'
     '            },\n            "required": [\n                "city"\n            ]\n'
-    '        }\n    }\n]\n\n'
-    "You can answer general questions or invoke tools when necessary.\n"
-    "In addition to tool calls, you should also augment your responses by using the tool "
-    "outputs.<|eot|>")
+    '        }\n    }\n]<|eot|>')
 L4_TOOLS = L4_SYS + L4_TOOLS_SYSTEM + L4_USER + "Weather in Paris?<|eot|>"
 
 GOLDEN = {
@@ -221,7 +222,8 @@ GOLDEN = {
         + L4_USER + "Bye<|eot|>" + L4_ASSISTANT,
     ("llama-4-pythonic-tools.jinja", "tools"): L4_TOOLS + L4_ASSISTANT,
     ("llama-4-pythonic-tools.jinja", "tool_result"):
-        L4_TOOLS + L4_ASSISTANT + '[get_weather(city="Paris")]<|eot|>'
+        # an assistant turn with calls ends in <|eom|>, as Meta's chat_format.py encodes it
+        L4_TOOLS + L4_ASSISTANT + '[get_weather(city="Paris")]<|eom|>'
         + "<|header_start|>ipython<|header_end|>\n\n" + '{"temp": 21}<|eom|>' + L4_ASSISTANT,
     ("shennong.jinja", "single"): "User: Hello!\nAssistant:",
     ("shennong.jinja", "system"): "You are terse.\n\nUser: Hi\nAssistant:",
@@ -231,6 +233,9 @@ GOLDEN = {
 CASES = {"single": (SINGLE, {}), "system": (SYSTEM, {}), "multi": (MULTI, {}),
          "tools": (TOOL_TURNS[:1], {"tools": [WEATHER]}),
          "tool_result": (TOOL_TURNS, {"tools": [WEATHER]})}
+GOLDEN.update({("internlm2-tools.jinja", case): text for case, text in goldens.INTERNLM2.items()})
+GOLDEN.update({("mistral-tools.jinja", case): goldens.mistral_reference(messages, **extra)
+               for case, (messages, extra) in CASES.items()})
 
 
 @pytest.mark.parametrize("template, case", sorted(GOLDEN), ids=lambda v: str(v))
@@ -304,7 +309,7 @@ def test_llama_4_calls_are_python_literals():
         {"function": {"name": "g", "arguments": {}}}]}]
     rendered = render("llama-4-pythonic-tools.jinja", turns, add_generation_prompt=False)
     assert rendered.endswith(
-        L4_ASSISTANT + '[f(a="x \\"y\\"", b=True, c=None, d=2.5), g()]<|eot|>')
+        L4_ASSISTANT + '[f(a="x \\"y\\"", b=True, c=None, d=2.5), g()]<|eom|>')
 
 
 def test_llama_4_image_parts_are_image_tokens():
@@ -324,7 +329,8 @@ def test_transformers_renders_the_same():
     """vLLM renders through transformers: its environment must give the golden strings too."""
     from transformers.utils.chat_template_utils import render_jinja_template
 
-    for template in ("llama-3.1-json-tools.jinja", "llama-4-pythonic-tools.jinja", "chatml.jinja"):
+    for template in ("llama-3.1-json-tools.jinja", "llama-4-pythonic-tools.jinja", "chatml.jinja",
+                     "internlm2-tools.jinja", "mistral-tools.jinja"):
         source = (families.TEMPLATES_DIR / template).read_text()
         messages, extra = CASES["tool_result" if "tools" in template else "multi"]
         rendered, _ = render_jinja_template(
@@ -332,3 +338,18 @@ def test_transformers_renders_the_same():
             add_generation_prompt=True,
             **SPECIAL.get(template, {}), **extra)
         assert rendered[0] == render(template, messages, **extra)
+
+
+def test_mistral_call_ids_are_the_last_nine_characters_as_mistral_wants():
+    turns = [TOOL_TURNS[0], {**TOOL_TURNS[1], "tool_calls": [
+        {**TOOL_TURNS[1]["tool_calls"][0], "id": "chatcmpl-tool-0123456789abcdef"}]},
+             {**TOOL_TURNS[2], "tool_call_id": "chatcmpl-tool-0123456789abcdef"}]
+    rendered = render("mistral-tools.jinja", turns)
+    assert rendered.count('"789abcdef"') == 2 and "chatcmpl" not in rendered
+
+
+def test_mistral_plain_text_result_is_a_json_string():
+    turns = [*TOOL_TURNS[:2], {**TOOL_TURNS[2], "content": "21 degrees"}]
+    rendered = render("mistral-tools.jinja", turns)
+    assert rendered == goldens.mistral_reference(turns)
+    assert rendered.endswith('{"content": "21 degrees", "call_id": "call_1"}[/TOOL_RESULTS]')

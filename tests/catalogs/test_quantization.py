@@ -1,15 +1,29 @@
 """The one quantization catalog: names, GPU needs, and the replaced image's names resolved."""
 
+import json
+
+import pytest
+
 from entrypoint.catalogs import quantization
 
+ROWS = json.loads(quantization.CATALOG.read_text())["methods"]
 
-def test_a_replaced_image_name_has_the_needs_of_what_it_runs_as():
-    methods = quantization.methods()
-    for method in (m for m in methods.values() if m.group == "legacy"):
-        target = methods[method.runs_as]
-        assert target.group != "legacy" and target.runs_as is None
-        for field in quantization.INHERITED:
-            assert getattr(method, field) == getattr(target, field), (method.name, field)
+
+@pytest.mark.parametrize("name", sorted(ROWS))
+def test_every_row_inherits_every_need_of_what_it_runs_as(name):
+    """A replaced image's name is its target renamed: every need (GPU generations, weight bytes,
+    checkpoint family, weight-only range, dtype) comes from the target unless the row says it."""
+    row, method = ROWS[name], quantization.methods()[name]
+    assert method.group in quantization.GROUPS
+    if method.runs_as is None:
+        assert method.family == tuple(row.get("family", [name]))
+        return
+    target = quantization.methods()[method.runs_as]
+    assert target.runs_as is None and target.group != "legacy"
+    for field in quantization.INHERITED:
+        if field not in row:
+            assert getattr(method, field) == getattr(target, field), (name, field)
+    assert set(quantization.INHERITED) >= {"full_speed_capability", "family", "online"}
 
 
 def test_ifq_needs_what_fp8_marlin_needs_and_nf4_what_bitsandbytes_needs():

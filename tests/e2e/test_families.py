@@ -10,6 +10,9 @@ vLLM serves, and the official `openai` client asks it:
   reasoning parser.
 - GLM-4 0414 (`Glm4ForCausalLM`): no parser in the catalog; the model's own template renders
   the prompt and a random model answers.
+- InternLM2 Chat and Mistral Instruct in Hugging Face format (random weights): the request's
+  tool reaches the prompt vLLM renders, in the family's own framing, through the template (and,
+  for Mistral, the tokenizer mode) `run` pairs with the family's parser.
 Qwen2.5 Instruct and Qwen (1.x) Chat are served in test_chat_catalog.py.
 """
 
@@ -36,6 +39,18 @@ def start(name: str, tmp_path_factory) -> Server:
                    "RUN_DIR": str(tmp_path_factory.mktemp(f"{name}-run"))}, log)
 
 
+def served(name: str):
+    """A class-scoped `server` fixture for one family: each server stops before the next one
+    starts."""
+    @pytest.fixture(scope="class")
+    def server(self, tmp_path_factory):
+        started = start(name, tmp_path_factory)
+        yield started
+        started.stop()
+
+    return server
+
+
 def command(server: Server) -> str:
     return server.log.read_text().split("Command:\n", 1)[1].splitlines()[0]
 
@@ -56,43 +71,18 @@ def assert_weather_call(choice) -> None:
     assert json.loads(call.function.arguments) == {"city": "Paris"}
 
 
-def prompt_ids(server: Server, messages: list[dict]) -> list[int]:
-    """The token ids vLLM renders for a chat request (its /tokenize endpoint)."""
-    body = json.dumps({"model": "tiny", "messages": messages, "add_generation_prompt": True})
+def prompt_ids(server: Server, messages: list[dict], **extra) -> list[int]:
+    """The token ids vLLM renders for a chat request (its /tokenize endpoint; `extra`: tools)."""
+    body = json.dumps({"model": "tiny", "messages": messages, "add_generation_prompt": True,
+                       **extra})
     request = urllib.request.Request(f"{server.base}/tokenize", data=body.encode(),
                                      headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())["tokens"]
 
 
-@pytest.fixture(scope="class")
-def llama_server(tmp_path_factory):
-    """Class-scoped: each server stops before the next one starts."""
-    started = start("llama-3.1", tmp_path_factory)
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="class")
-def qwen3_server(tmp_path_factory):
-    """Class-scoped: each server stops before the next one starts."""
-    started = start("qwen3", tmp_path_factory)
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="class")
-def glm4_server(tmp_path_factory):
-    """Class-scoped: each server stops before the next one starts."""
-    started = start("glm-4", tmp_path_factory)
-    yield started
-    started.stop()
-
-
 class TestLlama31:
-    @pytest.fixture
-    def server(self, llama_server):
-        return llama_server
+    server = served("llama-3.1")
 
     def test_plan_passes_the_catalog_template_and_parser(self, server):
         line = command(server)
@@ -110,9 +100,7 @@ class TestLlama31:
 
 
 class TestQwen3:
-    @pytest.fixture
-    def server(self, qwen3_server):
-        return qwen3_server
+    server = served("qwen3")
 
     def test_plan_passes_the_parsers_and_keeps_the_model_template(self, server):
         line = command(server)
@@ -129,9 +117,7 @@ class TestQwen3:
 
 
 class TestGlm4:
-    @pytest.fixture
-    def server(self, glm4_server):
-        return glm4_server
+    server = served("glm-4")
 
     def test_plan_names_the_family_and_adds_no_parser(self, server):
         line = command(server)
@@ -150,3 +136,45 @@ class TestGlm4:
         assert reply.choices[0].finish_reason in ("stop", "length")
         assert reply.usage.completion_tokens >= 1
 
+
+
+def prompt_text(server: Server, name: str, tools: list[dict]) -> str:
+    """The prompt vLLM renders for TOOL_PROMPT with these tools, as text."""
+    from transformers import AutoTokenizer
+
+    ids = prompt_ids(server, [{"role": "user", "content": TOOL_PROMPT}], tools=tools)
+    tokenizer = AutoTokenizer.from_pretrained(CACHE / f"family-{name}-{VERSION}")
+    return tokenizer.decode(ids, skip_special_tokens=False)
+
+
+class TestInternLM2:
+    server = served("internlm2")
+
+    def test_plan_pairs_the_internlm_parser_with_the_tool_template(self, server):
+        line = command(server)
+        assert f"--chat-template {TEMPLATES_DIR / 'internlm2-tools.jinja'}" in line
+        assert "--tool-call-parser internlm --enable-auto-tool-choice" in line
+
+    def test_the_tool_reaches_the_prompt(self, server):
+        """Was: the model's own template dropped `tools`; the prompt had no function in it."""
+        text = prompt_text(server, "internlm2", [WEATHER_TOOL])
+        plugin = text.index("<|im_start|>system name=<|plugin|>\n[")
+        assert text.index('"name": "get_weather"') > plugin
+        assert text.endswith(f"<|im_start|>user\n{TOOL_PROMPT}<|im_end|>\n"
+                             "<|im_start|>assistant\n")
+
+
+class TestMistralHfFormat:
+    server = served("mistral")
+
+    def test_plan_pairs_the_mistral_parser_with_hf_tokenizer_and_template(self, server):
+        line = command(server)
+        assert "--tool-call-parser mistral --enable-auto-tool-choice" in line
+        assert "--tokenizer-mode hf" in line
+        assert f"--chat-template {TEMPLATES_DIR / 'mistral-tools.jinja'}" in line
+
+    def test_the_tool_reaches_the_prompt(self, server):
+        text = prompt_text(server, "mistral", [WEATHER_TOOL])
+        tools = text.index("[AVAILABLE_TOOLS]")
+        assert tools < text.index('"name": "get_weather"') < text.index("[/AVAILABLE_TOOLS][INST]")
+        assert text.endswith(f"{TOOL_PROMPT}[/INST]")

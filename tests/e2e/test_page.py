@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from entrypoint.devtools.demo_model import ANSWER, QUESTION
 from tests.conftest import Server
 
 pytestmark = pytest.mark.e2e
@@ -208,3 +209,13 @@ def test_keyless_server_serves_the_page_by_default(server):
     assert plan["settings"]["ui"]["value"] is True
     stats = json.loads(get(server.base + "/ui/api/stats")[1])
     assert None not in stats.values(), stats  # every figure's metric exists in this vLLM
+
+
+def test_the_demo_answers_a_question_on_screen(server, page):
+    """The shared server serves the real demo model: the page's chat shows its answer."""
+    page.goto(server.base + "/")
+    page.wait_for_selector("#settings tbody tr")
+    page.fill("#temperature", "0")
+    chat(page, QUESTION, 48)
+    chat_status(page, "done")
+    assert page.locator(".msg-assistant .text").last.text_content() == ANSWER

@@ -12,7 +12,7 @@ from pathlib import Path
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.facts.model_params import estimate
 from entrypoint.facts.model_shape import context_length, shape
-from entrypoint.rules import sizing
+from entrypoint.rules import memory
 from tests.conftest import write_model_dir
 from tests.model_configs import FILES, MODELS, PUBLISHED_CHECKPOINT_GIB, PUBLISHED_PARAMS
 
@@ -26,12 +26,12 @@ def rows(root: Path) -> list[dict]:
     for name, published in PUBLISHED_PARAMS.items():
         model = read_model_dir(write_model_dir(root / name, MODELS[name], **FILES.get(name, {})))
         params = estimate(model)
-        weights = sizing.estimate(model, None, "bfloat16")
+        weights = memory.estimate(model, None, "bfloat16")
         length, how = context_length(model)
         found.append({
             "name": name, "rule": params.rule, "params": params.total / 1e9,
             "published": published, "off": params.total / 1e9 / published - 1,
-            "weights_gib": weights.weights_bytes / sizing.GIB,
+            "weights_gib": weights.weights_bytes / memory.GIB,
             "checkpoint_gib": PUBLISHED_CHECKPOINT_GIB.get(name),
             "quantization": model.quantization.method if model.quantization else "-",
             "kv_kib": shape(model).kv_bytes_per_token(2) / 1024,

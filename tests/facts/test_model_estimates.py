@@ -12,7 +12,7 @@ from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.facts.model_params import estimated_params
 from entrypoint.facts.model_shape import context_length, shape
 from entrypoint.facts.quantized import declared
-from entrypoint.rules.sizing import GIB, estimate
+from entrypoint.rules.memory import GIB, estimate
 from tests.conftest import write_model_dir
 from tests.facts import estimates_table
 from tests.model_configs import FILES, MODELS, PUBLISHED_CHECKPOINT_GIB, PUBLISHED_PARAMS

@@ -12,6 +12,9 @@ from entrypoint.errors import UserError
 from entrypoint.facts import page_cache
 from entrypoint.facts.hardware import NO_GPU
 from entrypoint.facts.model_location import LORA_RANKS, Entry, lora_rank_choice, pick_from_listing
+from entrypoint.launch import page_cache as reader
+from entrypoint.launch.steps import perform
+from entrypoint.plan.steps import MergeLora, WarmPageCache
 from tests.conftest import LLAMA_8B, complete_safetensors, run_cli, write_model_dir
 from tests.hub_server import COMMIT, FakeHub
 from tests.rules.test_bad_input import assert_refused
@@ -183,6 +186,18 @@ def test_merge_plans_a_cached_merged_model(tmp_path):
     assert plan_for(adapter, MERGE_LORA="true", CACHE_DIR=str(cache)).argv != plan.argv
 
 
+def test_merge_step_is_data_and_knows_a_finished_merge(tmp_path):
+    """The plan lists the merge as data (launch performs it); a restart finds the copy."""
+    base = write_model_dir(tmp_path / "base", TINY)
+    adapter = write_adapter(tmp_path / "chat-tune", str(base), r=8)
+    env = {"MERGE_LORA": "true", "CACHE_DIR": str(tmp_path / "cache")}
+    step = plan_for(adapter, **env).steps[0]
+    assert isinstance(step, MergeLora) and not step.done and not hasattr(step, "run")
+    write_model_dir(step.out, TINY)  # what the launch step leaves behind
+    again = plan_for(adapter, **env).steps[0]
+    assert again.done and "reused, already merged" in again.describe()
+
+
 def test_merge_of_several_adapters_is_refused(tmp_path):
     base = write_model_dir(tmp_path / "base", TINY)
     write_adapter(tmp_path / "ads" / "a", str(base))
@@ -231,7 +246,7 @@ def test_hub_id_plans_config_fetch_and_weights_download(fake_hub, tmp_path):
     assert len(steps) == 1 and "download 2 file(s)" in steps[0] and "org/tiny@" in steps[0]
     assert "Bearer hf_secret_value" in fake_hub.auth_seen  # HF_TOKEN reached the hub...
     assert "hf_secret_value" not in json.dumps(plan.to_json()) + plan.render_text()  # ...only
-    plan.steps[0].run()  # the launch step: weights, pinned to the planned commit
+    perform(plan.steps[0])  # the launch step: weights, pinned to the planned commit
     assert sorted(p.name for p in snapshot.iterdir()) == [
         "config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
         "tokenizer_config.json"]
@@ -377,20 +392,20 @@ def test_warm_up_skipped_when_weights_exceed_free_memory(tmp_path, monkeypatch):
 
 
 def test_reader_reads_every_byte(tmp_path):
-    model = weights_dir(tmp_path, shards=3, size=page_cache.BLOCK + 123)
+    model = weights_dir(tmp_path, shards=3, size=reader.BLOCK + 123)
     files = [str(p) for p in page_cache.weight_files(model)]
-    page_cache.evict(files)
-    assert page_cache.read_chunks(files, readers=4) == 3 * (page_cache.BLOCK + 123)
+    reader.evict(files)
+    assert reader.read_chunks(files, readers=4) == 3 * (reader.BLOCK + 123)
 
 
 def test_warm_up_outlives_the_launcher(tmp_path):
     """The reader is detached: the step returns, and the reader is nobody's child of ours."""
     import psutil
 
-    model = weights_dir(tmp_path, shards=1, size=8 * page_cache.BLOCK)
+    model = weights_dir(tmp_path, shards=1, size=8 * reader.BLOCK)
     files = tuple(str(p) for p in page_cache.weight_files(model))
     before = set(psutil.Process().children(recursive=True))  # e.g. the shared test server
-    page_cache.WarmPageCache(files=files, total_bytes=8 * page_cache.BLOCK).run()
+    perform(WarmPageCache(files=files, total_bytes=8 * reader.BLOCK))
     assert set(psutil.Process().children(recursive=True)) - before == set()
 
 

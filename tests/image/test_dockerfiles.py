@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
+from entrypoint.healthcheck import health_url
 from entrypoint.settings.knobs import KNOBS
-from tests.conftest import REPO
+from tests.conftest import REPO, needs_vllm
 
 INSTALL = REPO / "scripts" / "install.sh"
 VARIANTS = {"Dockerfile": "cuda", "Dockerfile.cpu": "cpu", "Dockerfile.v100": "v100"}
@@ -122,7 +123,8 @@ def test_default_command_is_run(dockerfile):
 def test_serves_and_checks_health_on_the_settings_port(dockerfile):
     assert instructions(dockerfile, "EXPOSE") == [str(PORT)]
     (health,) = instructions(dockerfile, "HEALTHCHECK")
-    assert f"http://127.0.0.1:{PORT}/health" in health
+    assert json.loads(health.split("CMD", 1)[1]) == ["python", "-m", "entrypoint.healthcheck"]
+    assert health_url({}) == f"http://127.0.0.1:{PORT}/health"
 
 
 def test_variant_caches_volumes_and_user(dockerfile):
@@ -162,6 +164,7 @@ def test_unknown_variant_is_refused():
     assert result.returncode == 2 and "VARIANT=rocm" in result.stderr
 
 
+@needs_vllm
 def test_this_environment_matches_the_cpu_pins():
     """The tests run on what the CPU image installs: every pinned package present here has its
     pinned version (local builds such as +cpu aside), and the engine packages are all here."""

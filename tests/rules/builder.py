@@ -2,7 +2,7 @@
 
     ctx = derived(config={...}, gpus="2xA10", env={"TP": "2"})
 
-`context` builds the frozen `Inputs` the read steps would have found; `derived` runs the rule
+`inputs` builds the frozen `Inputs` the read steps would have found; `derived` runs the rule
 table over them. The whole pipeline (`cli.make_plan`) stays covered by the e2e and CLI tests.
 """
 
@@ -15,8 +15,10 @@ from typing import Any
 from entrypoint.catalogs import gpus as gpu_catalog
 from entrypoint.facts.launch_site import LaunchSite
 from entrypoint.facts.model_dir import ModelFacts
+from entrypoint.plan.plan import Plan
 from entrypoint.rules.context import Context, Inputs
 from entrypoint.rules.table import derive
+from entrypoint.rules.to_plan import build
 from entrypoint.settings import vllm_options
 from entrypoint.settings.argv import parse_argv
 from entrypoint.settings.given import read_given
@@ -31,18 +33,25 @@ LLAMA_8B = {
 }
 
 
-def context(config: Mapping[str, Any] | None = None, gpus: str = "none",
+def inputs(config: Mapping[str, Any] | None = None, gpus: str = "none",
             env: Mapping[str, str] | None = None, argv: Sequence[str] = (),
             checkpoint_bytes: int | None = None, files: Mapping[str, dict] | None = None,
-            cpu_build: bool = False, site: LaunchSite | None = None) -> Context:
+            cpu_build: bool = False, site: LaunchSite | None = None,
+            model: ModelFacts | None = None) -> Inputs:
+    """`model`: facts read from a folder (facts.model_dir.read_model_dir) instead of `config`."""
     env = dict(env or {})
-    parsed = parse_argv(["--model", "/data/model", *argv], OPTIONS)
-    model = ModelFacts(path=Path("/data/model"), config=dict(config or LLAMA_8B),
-                       files=dict(files or {}), checkpoint_bytes=checkpoint_bytes)
-    return Context(Inputs(given=read_given(env, parsed.given, parsed.given_as), model=model,
-                          hardware=gpu_catalog.assumed(gpus), argv=parsed, options=OPTIONS,
-                          cpu_build=cpu_build, environ=env, site=site))
+    parsed = parse_argv(["--model", str(model.path if model else "/data/model"), *argv], OPTIONS)
+    model = model or ModelFacts(path=Path("/data/model"), config=dict(config or LLAMA_8B),
+                                files=dict(files or {}), checkpoint_bytes=checkpoint_bytes)
+    return Inputs(given=read_given(env, parsed.given, parsed.given_as), model=model,
+                  hardware=gpu_catalog.assumed(gpus), argv=parsed, options=OPTIONS,
+                  cpu_build=cpu_build, environ=env, site=site)
 
 
 def derived(**kwargs: Any) -> Context:
-    return derive(context(**kwargs))
+    return derive(inputs(**kwargs))
+
+
+def planned(**kwargs: Any) -> Plan:
+    """The whole plan (argv, settings, facts) from plain data, as `run --dry-run` shows it."""
+    return build(derived(**kwargs), ["vllm", "serve"])

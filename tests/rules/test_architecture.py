@@ -124,3 +124,50 @@ def test_every_real_shaped_config_is_decided(name):
         assert "\n" not in str(error)
         return
     assert ctx.facts[GATE].startswith(("pass", "not in the registry"))
+
+
+# --- the model's own code, read from the folder (issue 28 item 2) ----------------------------
+OLD_STYLE_CODE = ("from torch import nn\n\n\nclass HunYuanAttention(nn.Module):\n"
+                  "    def forward(self, x):\n        return x\n")
+INTERFACE_CODE = OLD_STYLE_CODE.replace(
+    "return x", "return ALL_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation)")
+DECLARED_CODE = OLD_STYLE_CODE + ("\n\nclass HunYuanForCausalLM(PreTrainedModel):\n"
+                                  "    _supports_attention_backend = True\n")
+
+
+def plan_with_code(tmp_path, code: str | None):
+    from entrypoint import cli
+    from entrypoint.facts import hardware
+    from tests.conftest import write_model_dir
+
+    config = {**HUNYUAN_LARGE, "auto_map": {
+        "AutoConfig": "configuration_hunyuan.HunYuanConfig",
+        "AutoModelForCausalLM": "modeling_hunyuan.HunYuanForCausalLM"}}
+    folder = write_model_dir(tmp_path / "hunyuan-large", config)
+    if code is not None:
+        (folder / "modeling_hunyuan.py").write_text(code)
+    return cli.make_plan([str(folder)], {}, hardware.NO_GPU)[0]
+
+
+def test_hunyuan_large_code_without_the_attention_interface_is_refused(tmp_path):
+    """Was: planned with a warning, then vLLM's 'not supported for now' at load."""
+    with pytest.raises(UserError) as refused:
+        plan_with_code(tmp_path, OLD_STYLE_CODE)
+    text = str(refused.value)
+    assert "HunYuanForCausalLM (Hunyuan Large)" in text
+    assert "(modeling_hunyuan.py) defines HunYuanAttention(nn.Module) without Transformers' " \
+           "attention interface" in text
+    assert text.endswith("no image variant here has it in its registry either; deploy a model "
+                         "with a supported architecture.")
+
+
+def test_auto_map_module_missing_from_the_folder_is_refused(tmp_path):
+    with pytest.raises(UserError, match="auto_map names modeling_hunyuan.py, which the model "
+                                        "folder does not hold"):
+        plan_with_code(tmp_path, None)
+
+
+@pytest.mark.parametrize("code", [INTERFACE_CODE, DECLARED_CODE])
+def test_code_written_for_the_attention_interface_is_tried_with_a_warning(tmp_path, code):
+    plan = plan_with_code(tmp_path, code)
+    assert plan.facts[GATE].startswith("not in the registry")

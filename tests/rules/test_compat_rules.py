@@ -10,7 +10,7 @@ from entrypoint import cli
 from entrypoint.errors import UserError
 from entrypoint.facts.hardware import NO_GPU
 from entrypoint.rules import quantization
-from entrypoint.serve import old_clients, triton_generate
+from entrypoint.serve import legacy_clients, triton_generate
 from entrypoint.settings import vllm_options
 from tests.conftest import LLAMA_8B, write_model_dir
 from tests.launch.test_compat_launch import A100, L20, OPTIONS_033, T4, V100, value_of
@@ -142,9 +142,9 @@ def test_model_json_missing_file(llama_dir, tmp_path):
 # --- legacy clients: the middleware's pure parts and its switch ---------------------------------
 
 def test_middleware_on_by_default_and_off_by_setting(llama_dir):
-    assert "entrypoint.serve.old_clients.LegacyClients" in plan(llama_dir).argv
+    assert "entrypoint.serve.legacy_clients.LegacyClients" in plan(llama_dir).argv
     off = plan(llama_dir, env={"LEGACY_CLIENTS": "false"}).argv
-    assert "entrypoint.serve.old_clients.LegacyClients" not in off  # (the watch stays)
+    assert "entrypoint.serve.legacy_clients.LegacyClients" not in off  # (the watch stays)
 
 
 @pytest.mark.parametrize("old, key, value", [
@@ -155,17 +155,17 @@ def test_middleware_on_by_default_and_off_by_setting(llama_dir):
     ({"guided_grammar": "root ::= \"x\""}, "grammar", "root ::= \"x\""),
 ])
 def test_guided_fields_translated(old, key, value):
-    fresh = old_clients.translate_guided({"model": "m", **old, "guided_decoding_backend": "x"})
+    fresh = legacy_clients.translate_guided({"model": "m", **old, "guided_decoding_backend": "x"})
     assert fresh == {"model": "m", "structured_outputs": {key: value}}
 
 
 def test_requests_without_guided_fields_untouched():
     body = {"model": "m", "messages": []}
-    assert old_clients.translate_guided(body) is body
+    assert legacy_clients.translate_guided(body) is body
 
 
 def test_current_structured_outputs_win():
-    fresh = old_clients.translate_guided({"guided_regex": "x",
+    fresh = legacy_clients.translate_guided({"guided_regex": "x",
                                           "structured_outputs": {"regex": "y"}})
     assert fresh == {"structured_outputs": {"regex": "y"}}
 

@@ -43,13 +43,37 @@ numbers = st.one_of(st.integers(-(2**70), 2**70).map(str),
 raw_bytes = st.binary(max_size=24).filter(lambda b: b"\x00" not in b).map(os.fsdecode)
 raw_value = st.one_of(words, numbers, st.text(printable, max_size=24), raw_bytes)
 
-env_names = sorted(ENV_NAMES) + ["VLLM_API_KEY", "HF_TOKEN", "MAX_MODLE_LEN", "TP_SIZE"]
-# Secrets the platform may hold; when drawn they must be masked in every rendered line.
+env_names = sorted(ENV_NAMES) + ["VLLM_API_KEY", "HF_TOKEN", "MAX_MODLE_LEN", "TP_SIZE", "HOME"]
+# Secrets the platform may hold, ASCII or not; when drawn they must be masked in every line.
 secret_env = st.sampled_from([{}, {"HF_TOKEN": SECRET}, {"API_KEY": SECRET},
-                              {"API_KEYS": f"{SECRET}-a, {SECRET}-b,"}])
-environments = st.builds(lambda env, secrets: {**env, **secrets},
+                              {"API_KEYS": f"{SECRET}-a, {SECRET}-b,"},
+                              {"API_KEY": f"{SECRET}-clé"}, {"API_KEYS": f"{SECRET}-a,{SECRET}-ü"},
+                              {"HF_TOKEN": f"{SECRET}-é"}])
+# Paths a platform or a typo hands over: FILE and FOLDER become a regular file and a folder of
+# the case's own temporary folder (`with_paths`), so folder settings meet a file.
+path_value = st.sampled_from(["FILE", "FILE/sub", "FOLDER", "FOLDER/new/run", "/dev/null",
+                              "/proc/none", "~", "~0", "~nobody/x", "relative/dir", "/"])
+path_env = st.dictionaries(st.sampled_from(["HOME", "RUN_DIR", "CACHE_DIR", "XDG_CACHE_HOME",
+                                            "HF_HOME"]), path_value, max_size=3)
+# Ports as platforms set them (PORT, Vertex AI's AIP_HTTP_PORT, SageMaker's), good and bad.
+port_env = st.dictionaries(st.sampled_from(["PORT", "AIP_HTTP_PORT", "SAGEMAKER_BIND_TO_PORT"]),
+                           st.one_of(st.integers(-5, 70000).map(str), raw_value), max_size=2)
+environments = st.builds(lambda env, paths, ports, secrets: {**env, **paths, **ports, **secrets},
                          st.dictionaries(st.sampled_from(env_names), raw_value, max_size=6),
-                         secret_env)
+                         path_env, port_env, secret_env)
+# Only what a platform sets, every other input valid: these cases reach the launch itself.
+platform_environments = st.builds(lambda paths, ports, secrets: {**paths, **ports, **secrets},
+                                  path_env, port_env, secret_env)
+
+
+def with_paths(environ: dict[str, str], tmp: str) -> dict[str, str]:
+    """FILE and FOLDER in drawn values made real inside `tmp` (a file, and a folder)."""
+    file, folder = Path(tmp) / "a-file", Path(tmp) / "a-folder"
+    file.write_text("x")
+    folder.mkdir(exist_ok=True)
+    return {name: value.replace("FOLDER", str(folder)).replace("FILE", str(file))
+            if isinstance(value, str) and value.startswith(("FILE", "FOLDER")) else value
+            for name, value in environ.items()}
 
 options = load()
 vllm_flags = sorted(options.kinds)
@@ -174,6 +198,7 @@ def test_env_and_flags_give_a_plan_or_one_sentence(environ, argv, inventory):
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "model"
         materialize(model, {"config.json": _dump(LLAMA_8B).encode(), "model.safetensors": b""})
+        environ = with_paths(environ, tmp)
         check_outcome(argv, {"MODEL": str(model), **environ}, inventory, model)
 
 
@@ -183,7 +208,7 @@ def test_model_files_give_a_plan_or_one_sentence(files, environ, inventory):
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "model"
         materialize(model, {**files, "model.safetensors": b""})
-        environ = {k: v for k, v in environ.items() if k != "MODEL"}
+        environ = {k: v for k, v in with_paths(environ, tmp).items() if k != "MODEL"}
         check_outcome([str(model)], environ, inventory, model)
 
 
@@ -230,9 +255,9 @@ def exec_seam(file, args, env):
 
 
 @FUZZ
-@given(environ=environments, argv=argv_tokens())
+@given(environ=st.one_of(environments, platform_environments), argv=argv_tokens())
 def test_launch_path_ends_in_exec_or_one_sentence(environ, argv):
-    """`run` without --dry-run: files written, steps run, then exec; or exit 2/4 in one line."""
+    """`run` without --dry-run: files written, steps run, then exec; or exit 2 in one line."""
     import contextlib
     import io
     from unittest import mock
@@ -243,11 +268,12 @@ def test_launch_path_ends_in_exec_or_one_sentence(environ, argv):
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "model"
         materialize(model, {"config.json": _dump(LLAMA_8B).encode(), "model.safetensors": b""})
-        env = {**{k: v for k, v in environ.items() if k != "MODEL"}, "MODEL": str(model),
-               "RUN_DIR": str(Path(tmp) / "run"), "DISABLE_MEM_CACHE": "true",
-               "HOME": tmp, "HF_HUB_OFFLINE": "1"}
+        env = {"RUN_DIR": str(Path(tmp) / "run"), "HOME": tmp,
+               **{k: v for k, v in with_paths(environ, tmp).items() if k != "MODEL"},
+               "MODEL": str(model), "DISABLE_MEM_CACHE": "true", "HF_HUB_OFFLINE": "1"}
         err = io.StringIO()
-        with mock.patch.dict(os.environ, env, clear=True), \
+        # in tmp: a relative RUN_DIR or CACHE_DIR is created there, not in the checkout
+        with mock.patch.dict(os.environ, env, clear=True), contextlib.chdir(tmp), \
                 mock.patch.object(process.os, "execvpe", exec_seam), \
                 mock.patch.object(process, "raise_open_files_limit", lambda: None), \
                 contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
@@ -258,7 +284,8 @@ def test_launch_path_ends_in_exec_or_one_sentence(environ, argv):
         event(f"launch: {status}")
         if status != "exec":
             lines = err.getvalue().splitlines()
-            assert status in (2, 4) and lines[-1].startswith("run: "), (status, err.getvalue())
+            # 4 (a launch failure) would be an input the plan let through
+            assert status == 2 and lines[-1].startswith("run: "), (status, err.getvalue())
             assert SECRET not in err.getvalue()
 
 
@@ -270,6 +297,7 @@ def test_run_process_exits_0_or_2_without_traceback(files, environ, argv):
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "model"
         materialize(model, files)
+        environ = with_paths(environ, tmp)
         env = {"MODEL": str(model), **{k: v for k, v in environ.items() if k != "MODEL"}}
         try:
             result = run_cli("--dry-run", *argv, env=env)

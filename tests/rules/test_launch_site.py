@@ -54,8 +54,11 @@ def test_run_dir_that_cannot_take_the_generation_config_is_refused(problem):
     with pytest.raises(UserError, match=rf"RUN_DIR=/ro/run {problem[:15]}.*generation_config"):
         derived(config=QWEN, env=env,
                 site=site(folders={DEFAULT_RUN_DIR: None, "/ro/run": problem}))
+    # the page's own plan file goes there too (issue 28: it was not checked)
+    with pytest.raises(UserError, match=r"RUN_DIR=/ro/run .*page-8501.json"):
+        derived(env={"RUN_DIR": "/ro/run"}, site=site(folders={"/ro/run": problem}))
     # nothing to write: the folder does not matter
-    derived(env={"RUN_DIR": "/ro/run"}, site=site(folders={"/ro/run": problem}))
+    derived(env={"RUN_DIR": "/ro/run", "UI": "false"}, site=site(folders={"/ro/run": problem}))
 
 
 def test_planted_default_run_dir_falls_back_to_the_users_cache_said_in_the_plan():
@@ -69,7 +72,7 @@ def test_planted_default_run_dir_falls_back_to_the_users_cache_said_in_the_plan(
 
 
 def test_port_in_use_is_refused():
-    with pytest.raises(UserError, match="--port 8501: port 8501 is already in use"):
+    with pytest.raises(UserError, match="PORT 8501: port 8501 is already in use"):
         derived(site=site(port=8501, port_problem="port 8501 is already in use on this host"))
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
-from entrypoint.rules.sizing import GIB
+from entrypoint.rules.memory import GIB
 from tests.conftest import write_model_dir
 from tests.model_configs import FILES, MODELS, PUBLISHED_CHECKPOINT_GIB
 

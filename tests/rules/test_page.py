@@ -9,7 +9,8 @@ import pytest
 from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
 from entrypoint.facts.hardware import NO_GPU
-from entrypoint.serve.page import MIDDLEWARE, PLAN_ENV
+from entrypoint.serve.names import PAGE as MIDDLEWARE
+from entrypoint.serve.names import PLAN_ENV
 
 KEYS = "sk-page-first-1a2b3c,sk-page-second-4d5e6f"
 

@@ -93,7 +93,7 @@ def test_the_api_key_rule_leaves_the_parsed_argv_alone():
 def test_option_table_generation_failure_is_not_a_traceback(monkeypatch, tmp_path):
     """Bug 4: a failing parser read ended in CalledProcessError and wrote into the package."""
     monkeypatch.setattr(vllm_options, "installed_version", lambda: ("vllm", "9.9.9"))
-    monkeypatch.setattr(vllm_options, "USER_CACHE", tmp_path)
+    monkeypatch.setattr(vllm_options, "user_cache", lambda: tmp_path)
     before = sorted(vllm_options.DATA_DIR.iterdir())
     options = vllm_options.load()  # the child process cannot report version 9.9.9
     assert options.version == vllm_options.REFERENCE_VERSION

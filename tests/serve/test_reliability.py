@@ -10,9 +10,10 @@ import pytest
 from entrypoint import cli
 from entrypoint.errors import UserError
 from entrypoint.facts import hardware
-from entrypoint.rules.api_keys import MIDDLEWARE as KEYS_MIDDLEWARE
-from entrypoint.serve.api_keys import DIGESTS_ENV, ApiKeyMiddleware
-from entrypoint.serve.supervision import MIDDLEWARE as WATCH_MIDDLEWARE
+from entrypoint.serve.api_keys import ApiKeyMiddleware
+from entrypoint.serve.names import API_KEYS as KEYS_MIDDLEWARE
+from entrypoint.serve.names import DIGESTS_ENV
+from entrypoint.serve.names import ENGINE_WATCH as WATCH_MIDDLEWARE
 from tests.conftest import LLAMA_8B, run_cli, write_model_dir
 
 KEYS = ["sk-unit-alpha-1111", "sk-unit-beta-2222", "sk-unit-gamma-3333"]

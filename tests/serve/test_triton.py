@@ -10,7 +10,8 @@ import pytest
 
 from entrypoint.serve import triton_generate as tg
 from entrypoint.serve import triton_probes
-from entrypoint.serve.api_keys import DIGESTS_ENV, ApiKeyMiddleware
+from entrypoint.serve.api_keys import ApiKeyMiddleware
+from entrypoint.serve.names import DIGESTS_ENV
 
 
 def test_replaced_shape_goes_to_chat_and_answers_response():

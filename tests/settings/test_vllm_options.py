@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from entrypoint.settings import vllm_options
+from tests.conftest import needs_vllm
 
 # vLLM finds no platform, as in `docker build` of the GPU image (no GPU, no libcuda): the one
 # fake is vLLM's detection answer; the parser and the table are the installed vLLM's own.
@@ -20,6 +21,7 @@ print(json.dumps({"device": platforms.current_platform.device_type, "kinds": kin
 """
 
 
+@needs_vllm
 def test_the_flag_table_is_read_without_a_device():
     done = subprocess.run([sys.executable, "-c", NO_DEVICE], capture_output=True, text=True,
                           timeout=300)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 
-from entrypoint.catalogs.old_flag_table import row_for
+from entrypoint.catalogs.legacy_flag_table import row_for
 from entrypoint.errors import UserError
 from entrypoint.settings.argv import ParsedArgv, PassFlag
 from entrypoint.settings.values import FALSE_WORDS

@@ -1,6 +1,6 @@
 """The table of legacy flags (data/legacy_flags.json) and the docs page generated from it.
 
-`python -m entrypoint.catalogs.old_flag_table --write` refreshes docs/legacy-flags.md; a test
+`python -m entrypoint.catalogs.legacy_flag_table --write` refreshes docs/legacy-flags.md; a test
 fails when the page is stale.
 """
 
@@ -64,7 +64,7 @@ def render_markdown() -> str:
         "# Legacy flags",
         "",
         "Generated from `entrypoint/catalogs/data/legacy_flags.json` by "
-        "`python -m entrypoint.catalogs.old_flag_table --write`; do not edit by hand.",
+        "`python -m entrypoint.catalogs.legacy_flag_table --write`; do not edit by hand.",
         "",
         "Launch commands written for vLLM 0.4-0.6 or for the platform image this product "
         "replaces keep working: each old flag is dropped with a warning, rewritten into what "
@@ -87,4 +87,4 @@ if __name__ == "__main__":
         DOCS_PAGE.write_text(fresh)
     elif not DOCS_PAGE.exists() or DOCS_PAGE.read_text() != fresh:
         sys.exit("docs/legacy-flags.md is stale: run "
-                 "`python -m entrypoint.catalogs.old_flag_table --write`.")
+                 "`python -m entrypoint.catalogs.legacy_flag_table --write`.")

@@ -8,7 +8,7 @@ import shlex
 import pytest
 
 from entrypoint import cli
-from entrypoint.catalogs import old_flag_table
+from entrypoint.catalogs import legacy_flag_table
 from entrypoint.errors import UserError
 from entrypoint.facts.hardware import NO_GPU
 from entrypoint.settings import vllm_options
@@ -50,7 +50,7 @@ def argv_for(row: dict, model_dir) -> list[str]:
     return [flag, *values]
 
 
-ROWS = list(old_flag_table.rows().values())
+ROWS = list(legacy_flag_table.rows().values())
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row["flag"] for row in ROWS])
@@ -178,7 +178,7 @@ def test_table_covers_the_issue_list():
                 "--max-context-len-to-capture --swap-space --device --rope-scaling --rope-theta "
                 "--limit-mm-per-prompt --enable-chunked-prefill --model")
     required = shlex.split(required)
-    assert [flag for flag in required if flag not in old_flag_table.rows()] == []
+    assert [flag for flag in required if flag not in legacy_flag_table.rows()] == []
 
 
 def test_table_rows_are_well_formed():
@@ -191,8 +191,8 @@ def test_table_rows_are_well_formed():
 
 
 def test_docs_page_is_fresh():
-    assert old_flag_table.DOCS_PAGE.read_text() == old_flag_table.render_markdown(), \
-        "run: python -m entrypoint.catalogs.old_flag_table --write"
+    assert legacy_flag_table.DOCS_PAGE.read_text() == legacy_flag_table.render_markdown(), \
+        "run: python -m entrypoint.catalogs.legacy_flag_table --write"
 
 
 def test_guided_backend_with_options_06_style(llama_dir):

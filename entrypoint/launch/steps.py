@@ -1,0 +1,61 @@
+"""Perform the plan's steps before vLLM starts: downloads, LoRA merges, the page-cache warm-up.
+
+The steps are data (`entrypoint.plan.steps`); the effects, and the heavy imports they need
+(huggingface_hub, torch and peft), live here and load only when a step runs.
+"""
+
+from __future__ import annotations
+
+from entrypoint.plan.steps import (
+    ConvertGguf,
+    Download,
+    GgufTokenizer,
+    MergeLora,
+    Step,
+    WarmPageCache,
+)
+
+
+def perform(step: Step) -> None:
+    if isinstance(step, Download):
+        download(step)
+    elif isinstance(step, MergeLora):
+        merge(step)
+    elif isinstance(step, ConvertGguf | GgufTokenizer):
+        gguf_file(step)
+    elif isinstance(step, WarmPageCache):
+        from entrypoint.launch import page_cache
+
+        page_cache.start(step)
+    else:
+        raise TypeError(f"not a launch step: {step!r}")
+
+
+def download(step: Download) -> None:
+    from entrypoint.facts.hub import Store
+
+    print(f"run: {step.describe()} (resumes partial files)", flush=True)
+    store = Store(step.ref.hub, str(step.cache), step.environ, cache_is_root=True)
+    store.snapshot(step.ref, ignore=list(step.skip))
+
+
+def merge(step: MergeLora) -> None:
+    if (step.out / "config.json").is_file():  # merged by an earlier start
+        return
+    from entrypoint.launch.merge_lora import merge as merge_adapter
+
+    print(f"run: {step.describe()}", flush=True)
+    merge_adapter(step.base, step.adapter, step.out)
+
+
+def gguf_file(step: ConvertGguf | GgufTokenizer) -> None:
+    from entrypoint.facts import gguf
+
+    if isinstance(step, ConvertGguf):
+        if gguf.is_converted(step.out):  # converted by an earlier start
+            return
+        print(f"run: {step.describe()}", flush=True)
+        gguf.convert(step.source, step.out)
+    elif not (step.out / "tokenizer_config.json").is_file():
+        print(f"run: {step.describe()}", flush=True)
+        gguf.write_tokenizer(step.source, step.out)
