@@ -36,6 +36,17 @@ def write_model_dir(path: Path, config: dict, weights: bool = True, **files: dic
     return path
 
 
+def complete_safetensors(size: int) -> bytes:
+    """A well-formed safetensors file of exactly `size` bytes (one uint8 tensor; the header is
+    padded with spaces, as the format allows), for weight files of a chosen size."""
+    header_bytes = 128
+    data = size - 8 - header_bytes
+    assert data >= 0, size
+    header = json.dumps({"w": {"dtype": "U8", "shape": [data], "data_offsets": [0, data]}})
+    return (header_bytes.to_bytes(8, "little") + header.ljust(header_bytes).encode()
+            + b"w" * data)
+
+
 LLAMA_8B = {
     "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096,
     "intermediate_size": 14336, "num_attention_heads": 32, "num_key_value_heads": 8,

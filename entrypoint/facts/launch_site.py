@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from entrypoint.facts.home import home
+from entrypoint.facts.safetensors_header import Mismatch, mismatches
 from entrypoint.facts.weights import INDEX
 
 # vLLM's --load-format -> the weight files that format loads (its default loader's patterns).
@@ -43,6 +44,7 @@ class Weights:
     files: tuple[str, ...] = ()  # weight files of the format, by name
     unreadable: tuple[str, ...] = ()
     missing_shards: tuple[str, ...] = ()  # named by the safetensors index, absent (or a dead link)
+    mismatched: tuple[Mismatch, ...] = ()  # safetensors files whose size their header contradicts
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,8 @@ def weights(model_dir: Path, load_format: str) -> Weights:
     except OSError:
         names = []
     unreadable = tuple(n for n in names if not os.access(model_dir / n, os.R_OK))
-    missing = ()
+    missing, mismatched = (), ()
     if ".safetensors" in suffixes:
         missing = tuple(sorted(s for s in _index_shards(model_dir) if s not in names))
-    return Weights(load_format, True, tuple(names), unreadable, missing)
+        mismatched = mismatches(model_dir, tuple(n for n in names if n not in unreadable))
+    return Weights(load_format, True, tuple(names), unreadable, missing, mismatched)

@@ -31,6 +31,7 @@ from entrypoint.rules import (
     api_keys,
     architecture,
     chat,
+    checkpoint_files,
     exact_dtype,
     gates,
     gguf,
@@ -83,6 +84,7 @@ RULES: tuple[Rule, ...] = (
     launch_site.run_folder,
     launch_site.check_cache_dir,
     launch_site.check_weights,
+    checkpoint_files.check_complete,
     launch_site.check_cpu_build,
     # chat template, tool and reasoning parsers by model family
     chat.apply_family,

@@ -2,7 +2,8 @@
 
 The serve shim makes itself the subreaper of its descendants, so a process orphaned by a dead
 engine core is re-parented to it rather than to init, and at exit it ends every descendant left:
-SIGTERM, a short grace, then SIGKILL.
+SIGTERM, a short grace, then SIGKILL (at once for a process that blocks or ignores SIGTERM, such
+as multiprocessing's resource tracker: waiting for it would only delay the end).
 """
 
 from __future__ import annotations
@@ -50,6 +51,17 @@ def descendants(root: int | None = None) -> list[int]:
     return found
 
 
+def hears_sigterm(pid: int) -> bool:
+    """False when the process blocks or ignores SIGTERM (its /proc status masks say so)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            masks = dict(line.split(":", 1) for line in handle if line.startswith("Sig"))
+        deaf = int(masks["SigBlk"], 16) | int(masks["SigIgn"], 16)
+    except (OSError, KeyError, ValueError):
+        return True
+    return not deaf & (1 << (signal.SIGTERM - 1))
+
+
 def reap_zombies(pids: list[int]) -> None:
     """Collect those of `pids` that are our children and have exited (and only those: the log
     watcher is waited for by its own code)."""
@@ -71,7 +83,7 @@ def end_descendants(grace: float = 3.0, spare: set | None = None) -> list[int]:
     met = descendants_left()
     for pid in met:
         with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGTERM if hears_sigterm(pid) else signal.SIGKILL)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         reap_zombies(met)

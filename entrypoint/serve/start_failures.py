@@ -23,6 +23,8 @@ KEEP_LINES = 600
 SYNC = b"\x00run-output-sync\x00"
 GENERIC = "Engine core initialization failed"  # the API server's echo of any engine failure
 ERROR_LINE = re.compile(r"\b\w*(?:Error|Exception)\b: .+")
+# The engine core or its worker failed: the traceback that follows ends with the root cause.
+FATAL = re.compile(r"EngineCore failed to start\.|WorkerProc failed to start\.")
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,23 @@ def explain(output: str) -> str:
         if match:
             return (f"vLLM failed to start: {fill(cause.says, match)} ({cause.name}); "
                     f"{fill(cause.fix, match)}.")
-    errors = [line for line in ERROR_LINE.findall(output) if GENERIC not in line]
-    last = errors[-1].strip() if errors else "no error line recognised"
+    last = root_error(output) or "no error line recognised"
     if len(last) > 300:
         last = last[:300] + "..."
     return (f"vLLM failed to start ({last}); the cause is in vLLM's log above, and "
             f"docs/reliability.md lists the causes run recognises.")
+
+
+def root_error(output: str) -> str | None:
+    """The first error line after the engine's failure report, else the last one (what follows
+    is teardown noise, such as multiprocessing's resource tracker complaining)."""
+    fatal = FATAL.search(output)
+    if fatal:
+        first = next((e for e in ERROR_LINE.findall(output, fatal.end()) if GENERIC not in e), None)
+        if first:
+            return first.strip()
+    errors = [line for line in ERROR_LINE.findall(output) if GENERIC not in line]
+    return errors[-1].strip() if errors else None
 
 
 class OutputTail:
@@ -69,6 +82,7 @@ class OutputTail:
         self.lock = threading.Lock()
         self.synced = {1: threading.Event(), 2: threading.Event()}
         self.originals: dict[int, int] = {}
+        self.on_line = None  # called with each whole line (from the copying threads)
 
     def start(self) -> OutputTail:
         for fd in (1, 2):
@@ -98,7 +112,11 @@ class OutputTail:
                 *complete, pending = (pending + data).split(b"\n")
                 if len(pending) > 65536:
                     complete, pending = [*complete, pending], b""
-                self.lines.extend(line.decode("utf-8", "replace") for line in complete)
+                lines = [line.decode("utf-8", "replace") for line in complete]
+                self.lines.extend(lines)
+            if self.on_line is not None:
+                for line in lines:
+                    self.on_line(line)
 
     def text(self) -> str:
         with self.lock:

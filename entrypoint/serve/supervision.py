@@ -9,9 +9,13 @@ requests (and /health) get 503 while in-flight ones finish.
 The drain is bounded here, not by the clients: vLLM kills the engine at SHUTDOWN_TIMEOUT but
 leaves the open requests waiting for output that never comes, and its HTTP server then waits for
 those clients to give up. So the drain runs in our wrapper of the engine's shutdown: it waits
-until every open request is done, the timeout passes, or a second SIGTERM comes, then ends each
-request still open itself (a stream: a last chunk with finish_reason "abort" and `data: [DONE]`;
-a request not answered yet: a 503 JSON error) and lets vLLM abort the engine at once.
+until every open request is done, the timeout passes, or a second SIGTERM comes. Then it aborts
+the open streams in the engine, so that vLLM ends them as it ends any aborted request (last chunk
+with finish_reason "abort", the usage chunk when the client asked, `data: [DONE]`; see
+`entrypoint.serve.stream_abort`), ends each request still open itself (a stream: a last chunk with
+finish_reason "abort" and `data: [DONE]`; a request not answered yet: a 503 JSON error), and lets
+vLLM stop the engine at once, its output handler cancelled first (else it logs the engine's end as
+an `EngineDeadError` traceback).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+
+from entrypoint.serve import stream_abort
 
 EXIT_ENGINE_FAILED = 3
 STILL_OPEN_WHILE_STOPPING = frozenset({"/metrics"})
@@ -54,7 +60,7 @@ def stopping_began(engine_client) -> bool:
     return True
 
 
-def drain(timeout: float, clock=time.monotonic) -> None:
+def drain(timeout: float, engine_client=None, clock=time.monotonic) -> None:
     """In vLLM's shutdown thread: wait for the open requests, then end those left (bounded)."""
     loop = STATE.loop
     if loop is None:
@@ -65,10 +71,27 @@ def drain(timeout: float, clock=time.monotonic) -> None:
         STATE.hurry.wait(min(0.1, max(0.0, deadline - clock())))
     if not STATE.open:
         return
+    streams = {r for r in list(STATE.open) if r.stream_id()}
+    if stream_abort.abort(engine_client, {r.stream_id() for r in streams}, loop):
+        wait_until(lambda: not streams & STATE.open, clock() + UNWIND_SECONDS, clock)
     loop.call_soon_threadsafe(end_open_requests)
-    unwind = clock() + UNWIND_SECONDS
-    while STATE.open and clock() < unwind:
+    wait_until(lambda: not STATE.open, clock() + UNWIND_SECONDS, clock)
+
+
+def wait_until(done, deadline: float, clock) -> None:
+    while not done() and clock() < deadline:
         time.sleep(0.05)
+
+
+def quiet_output_handler(engine_client, wait: float = 1.0) -> None:
+    """Cancel vLLM's output handler before the engine stops under it: it would log the end of a
+    requested stop as an EngineDeadError traceback (4 of 7 ordinary stops, issue 28)."""
+    task, loop = getattr(engine_client, "output_handler", None), STATE.loop
+    if loop is None or not isinstance(task, asyncio.Future) or task.done():
+        return
+    loop.call_soon_threadsafe(task.cancel)
+    deadline = time.monotonic() + wait
+    wait_until(task.done, deadline, time.monotonic)
 
 
 def listen_for_second_signal(loop) -> None:
@@ -96,9 +119,10 @@ def watch(engine_client) -> None:
     def shutdown(*args, **kwargs):
         if stopping_began(engine_client) and not STATE.failed:
             timeout = kwargs.pop("timeout", args[0] if args else None) or 0
-            drain(float(timeout))
+            drain(float(timeout), engine_client)
         if STATE.failed:
             return original(*args, **kwargs)
+        quiet_output_handler(engine_client)
         return original(timeout=0)  # drained: what is left is aborted, not waited for
 
     engine_client.shutdown = shutdown
@@ -129,6 +153,14 @@ class OpenRequest:
             if message.get("body"):
                 self.last_body = message["body"]
         await self.client_send(message)
+
+    def stream_id(self) -> str | None:
+        """The id of an OpenAI stream's chunks (what vLLM names its engine requests after)."""
+        if not (self.streaming and self.started and not self.done
+                and self.path.startswith("/v1/")):
+            return None
+        found = last_event(self.last_body).get("id")
+        return found if isinstance(found, str) and found else None
 
     def end(self) -> None:
         if not self.ended.done():

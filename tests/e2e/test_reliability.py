@@ -19,6 +19,7 @@ import pytest
 
 from entrypoint.serve.supervision import EXIT_ENGINE_FAILED
 from tests.conftest import Server
+from tests.e2e.test_shutdown import finish_and_usage
 
 pytestmark = pytest.mark.e2e
 
@@ -82,14 +83,7 @@ def test_sigterm_lets_streams_finish_refuses_new_requests_and_exits_0(guarded):
         chunks = client.completions.create(
             model="demo", prompt="Once upon a time", max_tokens=STREAM_TOKENS, stream=True,
             extra_body={"ignore_eos": True}, stream_options={"include_usage": True})
-        finish, usage, first = None, None, True
-        for chunk in chunks:
-            if first:
-                first = False
-                streaming.wait()
-            if chunk.choices and chunk.choices[0].finish_reason:
-                finish = chunk.choices[0].finish_reason
-            usage = chunk.usage or usage
+        finish, usage = finish_and_usage(chunks, streaming.wait)
         results[index] = (finish, usage.completion_tokens if usage else None)
 
     threads = [threading.Thread(target=stream, args=(i,)) for i in range(STREAMS)]

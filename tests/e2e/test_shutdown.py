@@ -25,6 +25,7 @@ from tests.conftest import ENV_KNOBS, REPO, RUN, Server, free_port
 pytestmark = pytest.mark.e2e
 
 STREAMS, WAITERS = 6, 2
+USAGE_STREAMS = ("completion", "chat")  # streams that ask for usage (include_usage)
 LONG = 8000  # tokens, ignore_eos: far more than a few seconds of drain finish
 
 
@@ -52,6 +53,19 @@ def raw_stream(port: int, out: dict) -> None:
     out["raw"] = response.read()
 
 
+def finish_and_usage(chunks, on_first_chunk) -> tuple[str | None, object]:
+    """Read an OpenAI stream: its last finish_reason and its usage (None when none came)."""
+    finish, usage, first = None, None, True
+    for chunk in chunks:
+        if first:
+            first = False
+            on_first_chunk()
+        if chunk.choices and chunk.choices[0].finish_reason:
+            finish = chunk.choices[0].finish_reason
+        usage = chunk.usage or usage
+    return finish, usage
+
+
 def drain_server(demo_model: Path, tmp_path: Path, timeout: int) -> Server:
     return Server([str(demo_model), "--served-model-name", "demo", "--enforce-eager"],
                   {"MAX_MODEL_LEN": "8192", "VLLM_ALLOW_LONG_MAX_MODEL_LEN": "1",
@@ -62,7 +76,7 @@ def drain_server(demo_model: Path, tmp_path: Path, timeout: int) -> Server:
 def start_load(server: Server):
     client = server.client(max_retries=0, timeout=180)
     results: dict[str, object] = {}
-    started = threading.Barrier(STREAMS + 1, timeout=180)
+    started = threading.Barrier(STREAMS + len(USAGE_STREAMS) + 1, timeout=180)
 
     def stream(index: int) -> None:
         finish, first = None, True
@@ -79,6 +93,20 @@ def start_load(server: Server):
         except Exception as error:  # noqa: BLE001 - recorded and asserted on
             results[f"stream{index}"] = repr(error)
 
+    def usage_stream(kind: str) -> None:
+        """Issue 28: an aborted stream that asked for usage gets vLLM's usage chunk."""
+        options = {"stream_options": {"include_usage": True}, "max_tokens": LONG,
+                   "stream": True, "extra_body": {"ignore_eos": True}, "model": "demo"}
+        if kind == "chat":
+            chunks = client.chat.completions.create(
+                messages=[{"role": "user", "content": "Tell me a story."}], **options)
+        else:
+            chunks = client.completions.create(prompt="Once upon a time", **options)
+        try:
+            results[f"usage-{kind}"] = finish_and_usage(chunks, started.wait)
+        except Exception as error:  # noqa: BLE001 - recorded and asserted on
+            results[f"usage-{kind}"] = (repr(error), None)
+
     def waiter(index: int) -> None:
         try:
             reply = client.completions.create(model="demo", prompt="Hello", max_tokens=LONG,
@@ -89,12 +117,21 @@ def start_load(server: Server):
 
     threads = [threading.Thread(target=stream, args=(i,)) for i in range(STREAMS)]
     threads += [threading.Thread(target=waiter, args=(i,)) for i in range(WAITERS)]
+    threads += [threading.Thread(target=usage_stream, args=(kind,)) for kind in USAGE_STREAMS]
     threads.append(threading.Thread(target=raw_stream, args=(server.port, results)))
     for thread in threads:
         thread.start()
     started.wait()
     time.sleep(1)  # the raw stream and the non-streaming ones are in the engine too
     return threads, results
+
+
+def assert_usage_given(results: dict) -> None:
+    for kind in USAGE_STREAMS:
+        finish, usage = results[f"usage-{kind}"]
+        assert finish == "abort" and usage is not None, results
+        assert usage.prompt_tokens > 0 and usage.completion_tokens > 0, usage
+        assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens, usage
 
 
 def test_requests_outlasting_the_timeout_are_ended_and_the_exit_is_bounded(demo_model, tmp_path):
@@ -118,6 +155,8 @@ def test_requests_outlasting_the_timeout_are_ended_and_the_exit_is_bounded(demo_
     events = [e for e in results["raw"].split(b"\n\n") if e.strip()]
     assert events[-1] == b"data: [DONE]", events[-3:]
     assert json.loads(events[-2][5:])["choices"][0]["finish_reason"] == "abort"
+    assert_usage_given(results)
+    assert "Traceback" not in server.log.read_text()  # issue 28: a normal stop is quiet
     time.sleep(1)
     assert_gone(family)
     print(f"exit {status} {exited:.1f} s after SIGTERM (SHUTDOWN_TIMEOUT=3)")
@@ -139,9 +178,30 @@ def test_second_sigterm_ends_the_drain_at_once(demo_model, tmp_path):
     assert status == 0, server.log.read_text()[-3000:]
     assert exited < 10, exited
     assert all(results[f"stream{i}"] == "abort" for i in range(STREAMS)), results
+    assert_usage_given(results)
+    assert "Traceback" not in server.log.read_text()
     time.sleep(1)
     assert_gone(family)
     print(f"exit {status} {exited:.1f} s after the second SIGTERM (SHUTDOWN_TIMEOUT=300)")
+
+
+ORDINARY_STOPS = 3
+
+
+def test_ordinary_stops_log_no_traceback(demo_model, tmp_path):
+    """Issue 28: vLLM logged an EngineDeadError traceback on 4 of 7 ordinary SIGTERM stops (its
+    output handler saw the engine stop under it)."""
+    for stop in range(ORDINARY_STOPS):
+        server = Server([str(demo_model), "--served-model-name", "demo", "--enforce-eager"],
+                        {"MAX_MODEL_LEN": "512"}, tmp_path / f"stop{stop}.log")
+        try:
+            server.client(max_retries=0).completions.create(model="demo", prompt="Hi",
+                                                             max_tokens=4)
+            server.process.send_signal(signal.SIGTERM)
+            assert server.process.wait(timeout=60) == 0, server.log.read_text()[-3000:]
+        finally:
+            server.stop()
+        assert "Traceback" not in server.log.read_text(), server.log.read_text()[-3000:]
 
 
 @pytest.mark.parametrize("after", [3.0, "engine"])

@@ -15,7 +15,7 @@ from entrypoint.facts.model_location import LORA_RANKS, Entry, lora_rank_choice,
 from entrypoint.launch import page_cache as reader
 from entrypoint.launch.steps import perform
 from entrypoint.plan.steps import MergeLora, WarmPageCache
-from tests.conftest import LLAMA_8B, run_cli, write_model_dir
+from tests.conftest import LLAMA_8B, complete_safetensors, run_cli, write_model_dir
 from tests.hub_server import COMMIT, FakeHub
 from tests.rules.test_bad_input import assert_refused
 
@@ -220,8 +220,8 @@ def test_checkpoint_holding_an_adapter(tmp_path):
 TINY_REPO = {
     "config.json": json.dumps(TINY).encode(),
     "tokenizer_config.json": b"{}",
-    "model-00001-of-00002.safetensors": b"a" * 3000,
-    "model-00002-of-00002.safetensors": b"b" * 2000,
+    "model-00001-of-00002.safetensors": complete_safetensors(3000),
+    "model-00002-of-00002.safetensors": complete_safetensors(2000),
     "pytorch_model.bin": b"c" * 5000,  # skipped: the repo has safetensors
     "original/consolidated.00.pth": b"d" * 100,  # skipped: another runtime's copy
 }
@@ -250,7 +250,8 @@ def test_hub_id_plans_config_fetch_and_weights_download(fake_hub, tmp_path):
     assert sorted(p.name for p in snapshot.iterdir()) == [
         "config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
         "tokenizer_config.json"]
-    assert (snapshot / "model-00001-of-00002.safetensors").read_bytes() == b"a" * 3000
+    first = TINY_REPO["model-00001-of-00002.safetensors"]
+    assert (snapshot / "model-00001-of-00002.safetensors").read_bytes() == first
     again = plan_for("org/tiny", **env)  # a restart: nothing left to download, warm-up instead
     assert not any("download" in s for s in again.to_json()["steps"])
     assert any("page cache" in s for s in again.to_json()["steps"])
@@ -342,7 +343,8 @@ def test_mount_type_and_point(path, kind, point):
 def weights_dir(tmp_path: Path, shards: int = 2, size: int = 4096) -> Path:
     model = write_model_dir(tmp_path / "weights-model", TINY)
     for index in range(shards):
-        (model / f"model-0000{index + 1}-of-0000{shards}.safetensors").write_bytes(b"w" * size)
+        (model / f"model-0000{index + 1}-of-0000{shards}.safetensors").write_bytes(
+            complete_safetensors(size))
     return model
 
 

@@ -26,6 +26,9 @@ EXPECTED = {  # fixture -> what the sentence must say
     "architecture": "no implementation of the architecture 'NoSuchModelForCausalLM'",
     "awq": "QUANTIZATION=awq needs a checkpoint quantized with awq",
     "pp": "each of its 2 workers to its own NUMA node, and this machine allows [0]",
+    "truncated_checkpoint": "a *.safetensors file of the checkpoint is not the size its header "
+                            "describes",
+    "wrong_shape": "a weight of shape [64] where the model described by config.json has [128]",
 }
 
 
@@ -46,6 +49,17 @@ def test_unknown_failure_names_the_last_error_line():
     text = "INFO fine\nTraceback (most recent call last):\nValueError: something odd\n"
     sentence = start_failures.explain(text)
     assert "ValueError: something odd" in sentence and "vLLM's log above" in sentence
+
+
+def test_unknown_failure_of_the_engine_names_the_root_cause_not_the_teardown_noise():
+    """The first error after vLLM's "failed to start" report is the cause; what comes later is
+    teardown (before, the resource tracker's KeyError was named)."""
+    text = ("(Worker pid=1) ERROR [x.py:9] WorkerProc failed to start.\n"
+            "(Worker pid=1) ERROR [x.py:9] Traceback (most recent call last):\n"
+            "(Worker pid=1) ERROR [x.py:9] OddError: the real cause\n"
+            "RuntimeError: Engine core initialization failed. See root cause above.\n"
+            "KeyError: '/psm_ab3693e2'\n")
+    assert "(OddError: the real cause)" in start_failures.explain(text)
 
 
 @pytest.mark.e2e
