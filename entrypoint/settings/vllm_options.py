@@ -101,6 +101,23 @@ def _dist_info_versions(dists: tuple[str, ...]) -> dict[str, str]:
 
 
 
+GGUF_LOADER = ("model_executor", "model_loader", "gguf_loader.py")  # vLLM's core GGUF loader
+GGUF_PLUGIN = "vllm-gguf-plugin"  # where 0.33 moved it
+
+
+@cache
+def gguf_loader_installed() -> bool:
+    """Whether the installed vLLM can load a .gguf file: its core loader is on disk (measured:
+    vLLM 0.26.0 has none) or the plugin is installed. Read from files, without importing vLLM."""
+    from importlib.util import find_spec
+
+    if _dist_info_versions((GGUF_PLUGIN,)):
+        return True
+    spec = find_spec("vllm")
+    return any(Path(folder, *GGUF_LOADER).is_file()
+               for folder in (spec.submodule_search_locations or ()) if spec) if spec else False
+
+
 @cache
 def installed_version() -> tuple[str, str] | None:
     """(distribution, version) of the installed vLLM, read from package metadata (fast)."""

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,32 +74,35 @@ def test_cpu_build_converts_once_into_the_cache(tmp_path, as_folder):
     assert plan.argv[plan.argv.index("--served-model-name") + 1] == "tiny.Q4_1"
 
 
-def rule_context(header, version: str) -> Context:
-    """What a GPU host with vLLM `version` shows the GGUF rule, before any rule ran."""
+def rule_context(header, version: str, loader: bool) -> Context:
+    """What a GPU host with vLLM `version` (with or without its GGUF loader) shows the GGUF rule,
+    before any rule ran."""
     given = inputs(config=config_from_header(header), gpus="1xA10")
     location = Located(given=str(header.path), serve_dir=header.path, gguf=header,
                        gguf_dir=header.path.parent / "cache" / "gguf" / header.path.stem)
     options = dataclasses.replace(given.options, version=version)
-    return Context(dataclasses.replace(given, location=location, options=options))
+    return Context(dataclasses.replace(given, location=location, options=options,
+                                       gguf_loader=loader))
 
 
-def test_gpu_vllm_before_0_33_loads_it_with_a_tokenizer_step(tmp_path):
-    out = plan_gguf(rule_context(read_header(write_gguf(tmp_path / "m.gguf")), "0.19.1"))
+def test_gpu_vllm_with_a_gguf_loader_loads_it_with_a_tokenizer_step(tmp_path):
+    out = plan_gguf(rule_context(read_header(write_gguf(tmp_path / "m.gguf")), "0.19.1", True))
     assert out.settings["model"].value == str(tmp_path / "m.gguf")
     flags = {flag.option: flag.values for flag, _ in out.flags}
     (step,) = out.steps
     assert isinstance(step, GgufTokenizer) and flags["--tokenizer"] == (str(step.out),)
 
 
-def test_gpu_vllm_0_33_converts_and_says_why(tmp_path):
-    out = plan_gguf(rule_context(read_header(write_gguf(tmp_path / "m.gguf")), "0.33.0"))
-    assert "vllm-gguf-plugin" in out.settings["model"].reason
+@pytest.mark.parametrize("version", ["0.26.0", "0.33.0"])  # 0.26.0's wheel: no gguf_loader.py
+def test_gpu_vllm_without_a_gguf_loader_converts_and_says_why(tmp_path, version):
+    out = plan_gguf(rule_context(read_header(write_gguf(tmp_path / "m.gguf")), version, False))
+    assert f"vLLM {version} has no GGUF loader" in out.settings["model"].reason
     assert isinstance(out.steps[0], ConvertGguf)
 
 
 def test_a_quant_type_the_loader_lacks_is_converted(tmp_path):
     header = read_header(write_gguf(tmp_path / "m.gguf", quant="TQ1_0"))
-    out = plan_gguf(rule_context(header, "0.19.1"))
+    out = plan_gguf(rule_context(header, "0.19.1", True))
     assert "takes no TQ1_0 tensors" in out.settings["model"].reason
 
 
@@ -119,3 +123,19 @@ def test_bad_gguf_input_is_one_sentence(tmp_path, make, fragment):
     result = run_cli(str(model), "--dry-run", env={"CACHE_DIR": str(tmp_path / "cache")})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.count("\n") == 1 and "GGUF" in result.stderr
+
+
+def test_the_loader_is_read_from_the_installed_files(tmp_path, monkeypatch):
+    from entrypoint.settings import vllm_options
+
+    package = tmp_path / "vllm"
+    (package / "model_executor" / "model_loader").mkdir(parents=True)
+    (package / "__init__.py").write_text("raise ImportError('read, never imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "vllm", raising=False)  # find_spec would return its spec
+    vllm_options.gguf_loader_installed.cache_clear()
+    assert not vllm_options.gguf_loader_installed()
+    (package / "model_executor" / "model_loader" / "gguf_loader.py").touch()
+    vllm_options.gguf_loader_installed.cache_clear()
+    assert vllm_options.gguf_loader_installed()
+    vllm_options.gguf_loader_installed.cache_clear()
