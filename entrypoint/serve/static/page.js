@@ -276,7 +276,8 @@ async function send(prompt) {
                       "HTTP " + response.status);
     }
     text = await stream(response, target);
-    status.textContent = "done";
+    // Stop pressed while the last buffered pieces were being shown: the user stopped it.
+    status.textContent = state.controller.signal.aborted ? "stopped" : "done";
   } catch (error) {
     text = target.textContent;
     status.textContent = error.name === "AbortError" ? "stopped" : "error: " + error.message;
