@@ -114,8 +114,8 @@ def gguf_loader_installed() -> bool:
     if _dist_info_versions((GGUF_PLUGIN,)):
         return True
     spec = find_spec("vllm")
-    return any(Path(folder, *GGUF_LOADER).is_file()
-               for folder in (spec.submodule_search_locations or ()) if spec) if spec else False
+    folders = (spec.submodule_search_locations or ()) if spec else ()
+    return any(Path(folder, *GGUF_LOADER).is_file() for folder in folders)
 
 
 @cache
