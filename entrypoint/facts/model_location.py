@@ -256,8 +256,7 @@ def locate(text: str, environ: Mapping[str, str], base_model: str | None, hub_na
         if found.gguf is not None:
             found.gguf_dir = root / "gguf" / gguf.cache_key(found.gguf.path)
             found.gguf_done = gguf.is_converted(found.gguf_dir)
-            found.gguf_tokenizer_done = (tokenizer_dir(found.gguf_dir)
-                                         / "tokenizer_config.json").is_file()
+            found.gguf_tokenizer_done = gguf.has_tokenizer(tokenizer_dir(found.gguf_dir))
         if found.merge_key:
             found.merged_dir = root / "merged" / found.merge_key
             found.merged_done = (found.merged_dir / "config.json").is_file()

@@ -1,7 +1,8 @@
-"""Perform the plan's steps before vLLM starts: downloads, LoRA merges, the page-cache warm-up.
+"""Perform the plan's steps before vLLM starts: downloads, LoRA merges, GGUF conversions, the
+page-cache warm-up.
 
 The steps are data (`entrypoint.plan.steps`); the effects, and the heavy imports they need
-(huggingface_hub, torch and peft), live here and load only when a step runs.
+(huggingface_hub, torch, peft and transformers), live here and load only when a step runs.
 """
 
 from __future__ import annotations
@@ -54,8 +55,12 @@ def gguf_file(step: ConvertGguf | GgufTokenizer) -> None:
     if isinstance(step, ConvertGguf):
         if gguf.is_converted(step.out):  # converted by an earlier start
             return
+        from entrypoint.launch.gguf_convert import convert
+
         print(f"run: {step.describe()}", flush=True)
-        gguf.convert(step.source, step.out)
-    elif not (step.out / "tokenizer_config.json").is_file():
+        convert(step.source, step.out)
+    elif not gguf.has_tokenizer(step.out):
+        from entrypoint.launch.gguf_convert import write_tokenizer
+
         print(f"run: {step.describe()}", flush=True)
-        gguf.write_tokenizer(step.source, step.out)
+        write_tokenizer(step.source, step.out)

@@ -6,7 +6,7 @@ vLLM's loader: whether the installed vLLM has one is read from its files
 nor has vLLM 0.26.0 (its wheel holds no gguf_loader.py, measured on the GPU machine), and 0.33
 moved it into the `vllm-gguf-plugin` package, which these images do not ship. Where it exists it
 takes the quantization types in QUANT_TYPES and needs a Hugging Face tokenizer named with
-`--tokenizer`. The converter (transformers, facts/gguf.py) reads the architectures in
+`--tokenizer`. The converter (transformers, launch/gguf_convert.py) reads the architectures in
 facts.gguf_header.ARCHITECTURES and writes float32.
 """
 
