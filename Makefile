@@ -22,7 +22,10 @@ $(STAMP): pyproject.toml image/constraints.txt scripts/install.sh
 	PYTHON=$(PY) scripts/install.sh cpu project -e ".[test,gpu,bench]"
 	touch $@
 
+# Bytecode refreshed after edits (install.sh wrote it; where PYTHONDONTWRITEBYTECODE is set,
+# Python would otherwise compile every changed module at each start).
 install: $(STAMP)
+	@$(PY) -m compileall -q entrypoint benchmarks > /dev/null
 
 $(DEMO_MODEL)/config.json: | $(STAMP)
 	$(PY) -m entrypoint.devtools.demo_model $(DEMO_MODEL)

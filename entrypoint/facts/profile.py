@@ -7,7 +7,6 @@ applies it only where the key matches this start; settings/profile_layer.py does
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +45,8 @@ class Profile:
 
 
 def config_digest(model_dir: Path) -> str:
+    import hashlib  # only where a profile is found: kept off the usual start
+
     try:
         return hashlib.sha256((Path(model_dir) / "config.json").read_bytes()).hexdigest()[:16]
     except OSError:

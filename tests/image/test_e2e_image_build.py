@@ -98,6 +98,21 @@ def process_status(pid: int) -> dict[str, str]:
     return dict(line.split(":\t", 1) for line in lines if ":\t" in line)
 
 
+def bytecode_is_current(package: Path) -> bool:
+    """install.sh compiled the package (the image's user cannot write bytecode under /opt): each
+    .pyc records its source's mtime and size, and Python uses it only where both still match."""
+    sources = sorted(package.rglob("*.py"))
+    for source in sources:
+        compiled = next((source.parent / "__pycache__").glob(f"{source.stem}.cpython-*.pyc"), None)
+        if compiled is None:
+            return False
+        header, stat = compiled.read_bytes()[:16], source.stat()
+        if int.from_bytes(header[8:12], "little") != int(stat.st_mtime) & 0xFFFFFFFF \
+                or int.from_bytes(header[12:16], "little") != stat.st_size & 0xFFFFFFFF:
+            return False
+    return bool(sources)
+
+
 def test_the_built_cpu_image_serves_the_demo_model(built_image, demo_model, tmp_path):
     config = image_run.config(built_image)
     assert config["entrypoint"] == ["tini", "-g", "--", "run"] and config["cmd"] in ([], None)
@@ -112,6 +127,7 @@ def test_the_built_cpu_image_serves_the_demo_model(built_image, demo_model, tmp_
         # PID 1 becomes the image's tini (once the namespace set-up has exec'd into it); what it
         # started runs as the image's user, not root.
         assert wait_for_comm(container.pid, "tini"), log.read_text()[-3000:]
+        assert bytecode_is_current(Path(f"/proc/{container.pid}/root/opt/llm-serve/entrypoint"))
         summary = client_in_container_net(container, log, limit=600)
         assert summary["model"] and summary["completion_tokens"] > 0, summary
         served_by = [int(p) for p in (Path(f"/proc/{container.pid}/task/{container.pid}")
