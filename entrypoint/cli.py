@@ -21,7 +21,6 @@ from entrypoint.facts import (
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.launch import process
 from entrypoint.plan.plan import Plan
-from entrypoint.rules import page
 from entrypoint.rules.context import Inputs
 from entrypoint.rules.table import derive
 from entrypoint.rules.to_plan import build
@@ -83,7 +82,7 @@ def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
     fallback = launch_site.fallback_run_dir(environ)
     folders.setdefault(fallback, launch_site.folder_problem(fallback, private=True))
     port, host = value_or_default(given, "port"), passed_value(parsed, "--host") or ""
-    page_files = [page.plan_file_in(folder, port) for folder in folders]
+    page_files = [launch_site.page_plan_file(folder, port) for folder in folders]
     blocked = {path: problem for path in page_files
                if (problem := launch_site.file_problem(path)) is not None}
     cluster_spec = cluster.read(environ)

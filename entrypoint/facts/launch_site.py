@@ -37,6 +37,11 @@ def fallback_run_dir(environ) -> str:
     return f"{base.rstrip('/')}/llm-serve-run"
 
 
+def page_plan_file(run_dir: str, port: int) -> str:
+    """The plan the page at / shows, one file per port (two servers on one host keep theirs)."""
+    return f"{run_dir}/page-{port}.json"
+
+
 @dataclass(frozen=True)
 class Weights:
     load_format: str

@@ -8,18 +8,15 @@ machine never show each other's plan.
 
 from __future__ import annotations
 
+from entrypoint.facts.launch_site import page_plan_file
 from entrypoint.rules.context import Context
 from entrypoint.rules.outcome import Outcome, middleware
 from entrypoint.serve.names import PAGE, PLAN_ENV
 from entrypoint.settings.provenance import Decision
 
 
-def plan_file_in(run_dir: str, port: int) -> str:
-    return f"{run_dir}/page-{port}.json"
-
-
 def plan_file(ctx: Context) -> str:
-    return plan_file_in(ctx.settings.run_dir, ctx.settings.port)
+    return page_plan_file(ctx.settings.run_dir, ctx.settings.port)
 
 
 def serve_page(ctx: Context) -> Outcome | None:
