@@ -9,15 +9,10 @@ from typing import Any
 
 from entrypoint.plan.node_role import NodeRole
 from entrypoint.plan.steps import Step
-from entrypoint.settings.knobs import KNOBS
+from entrypoint.settings.knobs import KNOBS, is_secret_name
 from entrypoint.settings.provenance import Decision
 
-SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
 MASK = "***"
-
-
-def is_secret_name(name: str) -> bool:
-    return any(marker in name.upper() for marker in SECRET_MARKERS)
 
 
 def is_secret_knob(name: str) -> bool:

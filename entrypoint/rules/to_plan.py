@@ -6,10 +6,10 @@ reaches the rules.
 
 from __future__ import annotations
 
-from entrypoint.plan.plan import Plan, is_secret_knob, is_secret_name
+from entrypoint.plan.plan import Plan, is_secret_knob
 from entrypoint.rules import page_copy
 from entrypoint.rules.context import Context
-from entrypoint.settings.knobs import KNOBS
+from entrypoint.settings.knobs import KNOBS, is_secret_name
 from entrypoint.settings.provenance import Decision
 
 

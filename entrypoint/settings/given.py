@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from entrypoint.errors import UserError
-from entrypoint.settings.knobs import ENV_NAMES, KNOBS, Knob
+from entrypoint.settings.knobs import ENV_NAMES, KNOBS, Knob, is_secret_name
 from entrypoint.settings.provenance import Source
 from entrypoint.settings.values import BOOL_WORDS_HELP, Invalid
 
@@ -113,16 +113,12 @@ def text_environ(environ: Mapping[str, str]) -> dict[str, str]:
         if at is None:
             clean[name] = value
             continue
-        if name in ENV_NAMES or name.startswith(READ_PREFIXES) or secret_name(name):
+        if name in ENV_NAMES or name.startswith(READ_PREFIXES) or is_secret_name(name):
             byte = ord(value[at]) - 0xDC00 if value[at] >= "\udc80" else None
             what = f"byte 0x{byte:02x}" if byte is not None else "a character"
             raise UserError(f"{name} holds {what} at position {at + 1} that is not UTF-8 text; "
                             f"set {name} to plain text.")
     return clean
-
-
-def secret_name(name: str) -> bool:
-    return name.endswith(("_KEY", "_KEYS", "_TOKEN", "_SECRET", "_PASSWORD"))
 
 
 def misspelled_env(environ: Mapping[str, str]) -> list[str]:

@@ -158,3 +158,10 @@ DECLARED = (
 KNOBS: dict[str, Knob] = {k.name: k for k in DECLARED}
 ENV_NAMES: dict[str, Knob] = {name: k for k in KNOBS.values() for name in k.env_names}
 FLAG_NAMES: dict[str, Knob] = {f: k for k in KNOBS.values() for f in k.flags}
+# A variable whose name says it holds a secret (HF_TOKEN, AWS_SECRET_ACCESS_KEY, API_KEYS): its
+# value is masked wherever the plan is shown, and refused like our own when it is not text.
+SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
+
+
+def is_secret_name(name: str) -> bool:
+    return any(marker in name.upper() for marker in SECRET_MARKERS)
