@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml image/constraints.txt scripts/install.sh
 # Bytecode refreshed after edits (install.sh wrote it; where PYTHONDONTWRITEBYTECODE is set,
 # Python would otherwise compile every changed module at each start).
 install: $(STAMP)
-	@$(PY) -m compileall -q entrypoint benchmarks > /dev/null
+	@$(PY) -m compileall -q -f --invalidation-mode checked-hash entrypoint benchmarks > /dev/null
 
 $(DEMO_MODEL)/config.json: | $(STAMP)
 	$(PY) -m entrypoint.devtools.demo_model $(DEMO_MODEL)

@@ -119,9 +119,10 @@ PY
       # The package's bytecode, written now: an editable install leaves none, and the images' user
       # (1000) cannot write it under /opt, nor can a shell with PYTHONDONTWRITEBYTECODE, so every
       # start (and every HEALTHCHECK) would compile the ~75 modules `run` imports: 43 ms of a
-      # 0.12 s dry run on a 2-core machine (docs/benchmarks.md).
+      # 0.12 s dry run on a 2-core machine (docs/benchmarks.md). Checked by the source's hash,
+      # not its mtime: a copy between build stages keeps it valid, an edit still wins.
       step "compiling the package's bytecode"
-      "$PYTHON" -m compileall -q "$HERE/entrypoint" "$HERE/benchmarks"
+      "$PYTHON" -m compileall -q -f --invalidation-mode checked-hash "$HERE/entrypoint" "$HERE/benchmarks"
       # What was installed, and from which pins: the tests compare it with the checkout.
       "$PYTHON" - "$VARIANT" "$CONSTRAINTS" <<'EOF'
 import hashlib, json, sys

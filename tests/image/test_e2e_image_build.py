@@ -99,16 +99,16 @@ def process_status(pid: int) -> dict[str, str]:
 
 
 def bytecode_is_current(package: Path) -> bool:
-    """install.sh compiled the package (the image's user cannot write bytecode under /opt): each
-    .pyc records its source's mtime and size, and Python uses it only where both still match."""
+    """install.sh compiled the package (the image's user cannot write bytecode under /opt), checked
+    by hash: each .pyc records its source's hash, and Python uses it only while they match."""
     sources = sorted(package.rglob("*.py"))
     for source in sources:
         compiled = next((source.parent / "__pycache__").glob(f"{source.stem}.cpython-*.pyc"), None)
         if compiled is None:
             return False
-        header, stat = compiled.read_bytes()[:16], source.stat()
-        if int.from_bytes(header[8:12], "little") != int(stat.st_mtime) & 0xFFFFFFFF \
-                or int.from_bytes(header[12:16], "little") != stat.st_size & 0xFFFFFFFF:
+        header = compiled.read_bytes()[:16]
+        checked_hash = int.from_bytes(header[4:8], "little") == 0b11
+        if not checked_hash or header[8:16] != importlib.util.source_hash(source.read_bytes()):
             return False
     return bool(sources)
 
