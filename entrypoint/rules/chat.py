@@ -1,16 +1,22 @@
 """The derive rule for chat: template, tool-call and reasoning parsers, extra stop tokens.
 
-The catalog match (see chat_catalog) becomes vLLM flags in the rule's outcome; each flag's
+The family match (rules/family_match.py) becomes vLLM flags in the rule's outcome; each flag's
 plan entry (`chat_template`, `tool_call_parser`, `reasoning_parser`, `enable_auto_tool_choice`,
 `generation_config`) carries the match's reason. A flag the user passes is never replaced.
+A family's extra stop tokens reach vLLM as a generation config file the plan writes.
 """
 
 from __future__ import annotations
 
-from entrypoint.catalogs import families
-from entrypoint.catalogs.families import Family, Match
-from entrypoint.rules import mistral_format
+import json
+from pathlib import Path
+
+from entrypoint.catalogs.families import Family, known_names
+from entrypoint.facts.model_dir import ModelFacts
+from entrypoint.facts.model_tokens import eos_token_ids, model_chat_template
+from entrypoint.rules import family_match, mistral_format
 from entrypoint.rules.context import Context
+from entrypoint.rules.family_match import Match
 from entrypoint.rules.outcome import NOTHING, Outcome, decide, warn
 from entrypoint.settings.given import validate
 from entrypoint.settings.knobs import FLAG_NAMES
@@ -31,17 +37,17 @@ def _add(ctx: Context, options: tuple[str, ...], option: str, values: tuple[str,
 
 
 def apply_family(ctx: Context) -> Outcome:
-    match, warnings = families.find(_given(ctx, "conv_template"), _given(ctx, "model_id"),
-                                    ctx.model)
+    match, warnings = family_match.find(_given(ctx, "conv_template"), _given(ctx, "model_id"),
+                                        ctx.model)
     out = warn(*warnings) + _record_model_id(ctx)
-    own_template = families.model_chat_template(ctx.model) is not None
+    own_template = model_chat_template(ctx.model) is not None
     if match is None:
         out += decide("conv_template", None, Source.DEFAULT, _no_match_reason(ctx))
         if not own_template and not ctx.argv.passes("--chat-template"):
             out += warn(
                 "The model ships no chat template and no catalog family matched it, so chat "
                 "requests will fail; set CONV_TEMPLATE to one of: "
-                f"{', '.join(families.known_names())}.")
+                f"{', '.join(known_names())}.")
         return out
     family = match.family
     reason = f"{family.family}: {match.reason}"
@@ -135,12 +141,32 @@ def _stop_tokens(ctx: Context, match: Match) -> Outcome | None:
     family = match.family
     if not family.stop_token_ids or ctx.argv.passes("--generation-config"):
         return None
-    config = families.generation_config_with_stops(ctx.model, family.stop_token_ids)
+    config = generation_config_with_stops(ctx.model, family.stop_token_ids)
     if config is None:
         return None
-    folder, content = families.generation_config_folder(ctx.settings.run_dir, config)
+    folder, content = generation_config_folder(ctx.settings.run_dir, config)
     ids = ", ".join(map(str, family.stop_token_ids))
     return Outcome(files={f"{folder}/generation_config.json": content}) + _add(
         ctx, ("--generation-config",), "--generation-config", (folder,), match,
         f"{family.family} stops at token ids {ids} ({match.reason}): the model's "
         "generation config with them added to eos_token_id")
+
+
+def generation_config_with_stops(model: ModelFacts, stops: tuple[int, ...]) -> dict | None:
+    """The model's generation config with `stops` added to eos_token_id; None if all present."""
+    present = eos_token_ids(model)
+    missing = [i for i in stops if i not in present]
+    if not missing:
+        return None
+    config = dict(model.files.get("generation_config.json", {}))
+    config["eos_token_id"] = present + missing
+    return config
+
+
+def generation_config_folder(run_dir: str, config: dict) -> tuple[str, str]:
+    """(folder, content): one folder per content, so concurrent starts never share a file."""
+    content = json.dumps(config, indent=2, sort_keys=True) + "\n"
+    import hashlib  # only for a family with extra stop tokens: kept off the usual start
+
+    digest = hashlib.sha256(content.encode()).hexdigest()[:12]
+    return str(Path(run_dir) / f"generation-config-{digest}"), content
