@@ -26,14 +26,14 @@ AUTO_TOOL_CHOICE = ("--enable-auto-tool-choice", "--no-enable-auto-tool-choice",
                     "--disable-auto-tool-choice")
 
 
-def _given(ctx: Context, name: str) -> tuple[str, str, str] | None:
+def _given(ctx: Context, name: str) -> tuple[str, Source, str] | None:
     entry = ctx.given.get(name)
     return (entry.value, entry.source, entry.label) if entry else None
 
 
 def _add(ctx: Context, options: tuple[str, ...], option: str, values: tuple[str, ...],
          match: Match, why: str) -> Outcome:
-    return ctx.flag(option, values, source=Source(match.source), reason=why, unless=options)
+    return ctx.flag(option, values, source=match.source, reason=why, unless=options)
 
 
 def apply_family(ctx: Context) -> Outcome:
@@ -53,7 +53,7 @@ def apply_family(ctx: Context) -> Outcome:
     reason = f"{family.family}: {match.reason}"
     if _keeps_own_template(match, own_template):
         reason += f"; the model's own chat template is kept over {family.template}"
-    return (out + decide("conv_template", family.name, Source(match.source), reason)
+    return (out + decide("conv_template", family.name, match.source, reason)
             + _chat_template(ctx, match, own_template) + _parsers(ctx, match)
             + _extra_args(ctx, match) + _stop_tokens(ctx, match))
 

@@ -28,12 +28,13 @@ from entrypoint.catalogs.families import Family, by_name, catalog, known_names
 from entrypoint.errors import UserError
 from entrypoint.facts.model_dir import ModelFacts
 from entrypoint.facts.model_tokens import eos_token_ids, model_chat_template, special_tokens
+from entrypoint.settings.provenance import Source
 
 
 @dataclass(frozen=True)
 class Match:
     family: Family
-    source: str  # env (CONV_TEMPLATE / MODEL_ID) or model (ti_model_config.json, model dir)
+    source: Source  # the user's (CONV_TEMPLATE / MODEL_ID) or MODEL (ti_model_config.json, dir)
     reason: str
     by_name: bool  # chosen by a template name (CONV_TEMPLATE, conv_template_name)
 
@@ -142,14 +143,14 @@ def identify(model: ModelFacts) -> Match | None:
         for facts in family.identify:
             reason = explain_identity(facts, model)
             if reason:
-                match = Match(family, "model", f"model dir shows {reason}", by_name=False)
+                match = Match(family, Source.MODEL, f"model dir shows {reason}", by_name=False)
                 found.append((_tier(facts), order, match))
                 break
     for label, name in _names_in_model_dir(model):
         hit = by_model_id(name)
         if hit:
             family, reason = hit
-            found.append((2, 0, Match(family, "model", f"{label} {name} {reason}",
+            found.append((2, 0, Match(family, Source.MODEL, f"{label} {name} {reason}",
                                       by_name=False)))
             break
     return min(found, key=lambda item: item[:2])[2] if found else None
@@ -163,7 +164,7 @@ def unknown_name_error(label: str, name: str) -> UserError:
                      f"{', '.join(known_names())}.")
 
 
-def find(conv_template: tuple[str, str, str] | None, model_id: tuple[str, str, str] | None,
+def find(conv_template: tuple[str, Source, str] | None, model_id: tuple[str, Source, str] | None,
          model: ModelFacts) -> tuple[Match | None, list[str]]:
     """The family for this start, and warnings. `conv_template` and `model_id` are the user's
     (value, source, label) when given."""
@@ -185,12 +186,12 @@ def find(conv_template: tuple[str, str, str] | None, model_id: tuple[str, str, s
         family = by_name(name)
         if family:
             reason = f"ti_model_config.json conv_template_name={name}"
-            return Match(family, "model", reason, by_name=True), warnings
+            return Match(family, Source.MODEL, reason, by_name=True), warnings
         warnings.append(f"ti_model_config.json names conv_template_name={name!r}, which is not a "
                         "known conversation template; set CONV_TEMPLATE to one of: "
                         f"{', '.join(known_names())}.")
     ti_id = ti.get("model_id")
     if isinstance(ti_id, str) and ti_id.strip() and (hit := by_model_id(ti_id)):
         reason = f"ti_model_config.json model_id {ti_id} {hit[1]}"
-        return Match(hit[0], "model", reason, by_name=False), warnings
+        return Match(hit[0], Source.MODEL, reason, by_name=False), warnings
     return identify(model), warnings

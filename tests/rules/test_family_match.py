@@ -8,6 +8,7 @@ import pytest
 from entrypoint.facts.model_dir import read_model_dir
 from entrypoint.facts.model_tokens import model_chat_template
 from entrypoint.rules import family_match
+from entrypoint.settings.provenance import Source
 from tests.conftest import write_model_dir
 
 # --- MODEL_ID rules, in the order, plus today's families -----------------------------
@@ -277,7 +278,7 @@ def test_identified_from_the_model_dir_alone(tmp_path, label, config, files, exp
     match = family_match.identify(facts)
     assert (match.family.name if match else None) == expected
     if match:
-        assert match.source == "model" and match.reason.startswith("model dir shows")
+        assert match.source is Source.MODEL and match.reason.startswith("model dir shows")
 
 
 def test_name_or_path_is_matched_like_a_model_id(tmp_path):
