@@ -84,7 +84,8 @@ def markdown(run: Mapping, outcomes: Sequence[Outcome], candidates: Sequence[Can
              f"{len(candidates)} server starts, {run['elapsed_s']:.0f} s"
              + (f"; stopped early: {run['stopped']}" if run.get("stopped") else ""),
              f"- profile: `{run['profile']}`",
-             "- each probe ran once: where the machine is shared with other work, repeat the tune "
+             "- each candidate's limit passed two probes (a failure there lowers it); every "
+             "other probe ran once: where the machine is shared with other work, repeat the tune "
              "before trusting a difference of a few users", "",
              "## Candidates", "", *candidate_rows(outcomes, candidates, measured), "",
              "## Every probe, in order", "", *probe_rows(measured, targets), ""]

@@ -6,6 +6,9 @@ highest passing concurrency is found by doubling until a probe fails, then bisec
 gap is within the resolution. Candidates after the first start where the best so far stopped:
 a candidate that fails at the incumbent's limit holds fewer users and is dropped after that one
 probe; one that passes is tried at the incumbent's first failure, and only climbs on from there.
+A candidate's limit counts once a second probe there passed too (a failure lowers it): a single
+pass at the edge can be noise, and the limit decides both the winner and where the next
+candidate starts.
 """
 
 from __future__ import annotations
@@ -17,6 +20,10 @@ from dataclasses import dataclass, field
 # A tie in users held is broken by throughput only beyond this margin: two runs of the same
 # setting differ by about 2 % on an H200 (issue 21), far more on a shared CPU.
 THROUGHPUT_MARGIN = 0.05
+# Passing probes a limit needs. On an H200 (2026-12-06) the defaults passed at 52 users with 15 ms
+# of p90 TTFT to spare and missed at 56 by 115 ms; three candidates then missed at 52 by 125-168 ms.
+# One probe at the edge could not tell noise from a worse setting.
+CONFIRMATIONS = 2
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,14 @@ def outcome(name: str, measured: Sequence[Measurement], targets: Mapping[str, fl
     return Outcome(name, best.concurrency if best else 0, first_failure,
                    best.figures if best else {},
                    pruned=seed is not None and first_failure == seed and best is None)
+
+
+def confirmed(result: Outcome, measured: Sequence[Measurement], targets: Mapping[str, float]
+              ) -> bool:
+    """Nothing held, or the limit passed as often as CONFIRMATIONS asks."""
+    passes = [m for m in measured if m.candidate == result.candidate
+              and m.concurrency == result.holds and meets(m.figures, targets)]
+    return result.holds == 0 or len(passes) >= CONFIRMATIONS
 
 
 def better(challenger: Outcome, incumbent: Outcome | None) -> bool:
@@ -161,6 +176,8 @@ def search_state(candidates: Sequence[Candidate], measured: Sequence[Measurement
                         if m.concurrency <= result.holds and meets(m.figures, targets))
         step = next_concurrency(result, passes, {m.concurrency for m in mine}, limits,
                                 min(seed, limits.cap), seed_failure)
+        if step is None and not confirmed(result, mine, targets):
+            step = result.holds  # the limit's probe once more
         if step is not None:
             return [*outcomes, result], Probe(candidate.name, step)
         outcomes.append(result)
