@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from .report import table
 from .tune_search import Candidate, Measurement, Outcome, meets, misses, winner
 
 LABELS = {"p90_ttft_ms": "p90 TTFT", "p90_tpot_ms": "p90 TPOT", "p99_ttft_ms": "p99 TTFT",
@@ -42,22 +43,21 @@ def answer(outcomes: Sequence[Outcome], candidates: Sequence[Candidate],
             f"{users(defaults.holds)} ({defaults.throughput:,.0f} output tokens/s).")
 
 
-def probe_rows(measured: Sequence[Measurement], targets: Mapping[str, float]) -> list[str]:
-    rows = ["| candidate | users | p90 TTFT ms | p90 TPOT ms | output tok/s | requests | "
-            "verdict |", "|---|---|---|---|---|---|---|"]
+def probe_table(measured: Sequence[Measurement], targets: Mapping[str, float]) -> str:
+    rows = []
     for m in measured:
         f = m.figures
         verdict = "within" if meets(f, targets) else "missed: " + "; ".join(misses(f, targets))
-        rows.append(f"| {m.candidate} | {m.concurrency} | {f.get('p90_ttft_ms', 0):,.1f} | "
-                    f"{f.get('p90_tpot_ms', 0):,.1f} | {f.get('output_throughput', 0):,.1f} | "
-                    f"{f.get('completed', 0):g}/{f.get('num_prompts', 0):g} | {verdict} |")
-    return rows
+        rows.append([m.candidate, str(m.concurrency), f"{f.get('p90_ttft_ms', 0):,.1f}",
+                     f"{f.get('p90_tpot_ms', 0):,.1f}", f"{f.get('output_throughput', 0):,.1f}",
+                     f"{f.get('completed', 0):g}/{f.get('num_prompts', 0):g}", verdict])
+    return table(["candidate", "users", "p90 TTFT ms", "p90 TPOT ms", "output tok/s", "requests",
+                  "verdict"], rows)
 
 
-def candidate_rows(outcomes: Sequence[Outcome], candidates: Sequence[Candidate],
-                   measured: Sequence[Measurement]) -> list[str]:
-    rows = ["| candidate | settings | why tried | users held | output tok/s there | probes |",
-            "|---|---|---|---|---|---|"]
+def candidate_table(outcomes: Sequence[Outcome], candidates: Sequence[Candidate],
+                    measured: Sequence[Measurement]) -> str:
+    rows = []
     by_name = {c.name: c for c in candidates}
     for result in outcomes:
         candidate = by_name[result.candidate]
@@ -65,10 +65,11 @@ def candidate_rows(outcomes: Sequence[Outcome], candidates: Sequence[Candidate],
         held = str(result.holds) + (" (dropped: fewer than the best)" if result.pruned else "")
         if count == 0:
             held = "not measured (the budget ran out)"
-        rows.append(f"| {result.candidate} | {settings_text(candidate.settings)} | "
-                    f"{candidate.why or 'the baseline'} | {held} | {result.throughput:,.0f} | "
-                    f"{count} |")
-    return rows
+        rows.append([result.candidate, settings_text(candidate.settings),
+                     candidate.why or "the baseline", held, f"{result.throughput:,.0f}",
+                     str(count)])
+    return table(["candidate", "settings", "why tried", "users held", "output tok/s there",
+                  "probes"], rows)
 
 
 def markdown(run: Mapping, outcomes: Sequence[Outcome], candidates: Sequence[Candidate],
@@ -87,8 +88,8 @@ def markdown(run: Mapping, outcomes: Sequence[Outcome], candidates: Sequence[Can
              "- each candidate's limit passed two probes (a failure there lowers it); every "
              "other probe ran once: where the machine is shared with other work, repeat the tune "
              "before trusting a difference of a few users", "",
-             "## Candidates", "", *candidate_rows(outcomes, candidates, measured), "",
-             "## Every probe, in order", "", *probe_rows(measured, targets), ""]
+             "## Candidates", "", candidate_table(outcomes, candidates, measured), "",
+             "## Every probe, in order", "", probe_table(measured, targets), ""]
     if plot:
         lines += ["## Latency against throughput", "", f"![latency against throughput]({plot})",
                   "", "Each point is one probe, labelled with its number of users; the dashed "

@@ -164,13 +164,11 @@ def search_state(candidates: Sequence[Candidate], measured: Sequence[Measurement
     """Every candidate's outcome so far (in order) and the next probe, None when all are done.
     Candidates are searched one after another (each is one server start)."""
     outcomes: list[Outcome] = []
-    best: Outcome | None = None
     for candidate in candidates:
-        seed, seed_failure = limits.start, None
-        if best is not None and best.holds > 0:
-            seed, seed_failure = best.holds, best.first_failure
-        result = outcome(candidate.name, measured, targets,
-                         seed if best is not None and best.holds > 0 else None)
+        best = winner(outcomes)
+        seeded = best is not None and best.holds > 0
+        seed, seed_failure = (best.holds, best.first_failure) if seeded else (limits.start, None)
+        result = outcome(candidate.name, measured, targets, seed if seeded else None)
         mine = [m for m in measured if m.candidate == candidate.name]
         passes = sorted((m.concurrency, load(m.figures, targets)) for m in mine
                         if m.concurrency <= result.holds and meets(m.figures, targets))
@@ -181,8 +179,6 @@ def search_state(candidates: Sequence[Candidate], measured: Sequence[Measurement
         if step is not None:
             return [*outcomes, result], Probe(candidate.name, step)
         outcomes.append(result)
-        if better(result, best):
-            best = result
     return outcomes, None
 
 

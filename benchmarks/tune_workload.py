@@ -11,11 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import datasets, serving
-from .cli import SUITES, default_suite
-
-
-class BadInput(Exception):
-    """One sentence naming the input and the fix; exit code 2."""
+from .cli import SUITES, BadInput, default_suite
 
 
 @dataclass(frozen=True)
@@ -93,6 +89,12 @@ def user_rows(path: Path) -> list[dict]:
     return rows
 
 
+def require_pandas(what: str) -> None:
+    if importlib.util.find_spec("pandas") is None:  # vLLM's custom JSONL loader needs it
+        raise BadInput(f"pandas is not installed, which vLLM's loader of {what} needs; pip "
+                       "install pandas, or tune with --dataset random.")
+
+
 def prepare(args: argparse.Namespace) -> Workload:
     suites = json.loads(SUITES.read_text())
     name = args.suite or default_suite()
@@ -103,9 +105,7 @@ def prepare(args: argparse.Namespace) -> Workload:
     suite = suites[name]
     sizes = dict(per_user=args.requests_per_user, least=args.min_requests)
     if args.prompts is not None:
-        if importlib.util.find_spec("pandas") is None:  # vLLM's custom JSONL loader needs it
-            raise BadInput("pandas is not installed, which vLLM's loader of --prompts files "
-                           "needs; pip install pandas, or tune with --dataset random.")
+        require_pandas("--prompts files")
         rows = user_rows(args.prompts)
         path = datasets.write_jsonl(rows, args.out / "data" / "workload.jsonl")
         return Workload(["--dataset-name", "custom", "--dataset-path", str(path),
@@ -116,9 +116,8 @@ def prepare(args: argparse.Namespace) -> Workload:
         raise BadInput(f"--dataset {args.dataset} is not in the {name} suite; choose one of "
                        f"{', '.join(suite['datasets'])}.")
     spec = suite["datasets"][args.dataset]
-    if "generate" in spec and importlib.util.find_spec("pandas") is None:
-        raise BadInput(f"pandas is not installed, which vLLM's loader of the {args.dataset} set "
-                       "needs; pip install pandas, or tune with --dataset random.")
+    if "generate" in spec:
+        require_pandas(f"the {args.dataset} set")
     bench_args = serving.dataset_args(args.dataset, spec, args.out / "data")
     bench_args = replaced(replaced(bench_args, "--random-input-len", args.input_len),
                           "--random-output-len", args.output_len)

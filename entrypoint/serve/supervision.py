@@ -71,8 +71,9 @@ def drain(timeout: float, engine_client=None, clock=time.monotonic) -> None:
         STATE.hurry.wait(min(0.1, max(0.0, deadline - clock())))
     if not STATE.open:
         return
-    streams = {r for r in list(STATE.open) if r.stream_id()}
-    if stream_abort.abort(engine_client, {r.stream_id() for r in streams}, loop):
+    ids = {r: r.stream_id() for r in list(STATE.open)}  # parses each stream's last event once
+    streams = {r for r, stream in ids.items() if stream}
+    if stream_abort.abort(engine_client, {stream for stream in ids.values() if stream}, loop):
         wait_until(lambda: not streams & STATE.open, clock() + UNWIND_SECONDS, clock)
     loop.call_soon_threadsafe(end_open_requests)
     wait_until(lambda: not STATE.open, clock() + UNWIND_SECONDS, clock)
