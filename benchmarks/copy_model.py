@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from entrypoint.devtools.tiny_model import build_tokenizer, publish
+from entrypoint.devtools.tiny_model import build_tokenizer
+from entrypoint.launch.folders import publish, staging_for
 
 from . import datasets
 from .datasets import paragraph, rag_prompt
@@ -277,8 +277,7 @@ def build(out: Path, seed: int = 0, steps: int = 200, log=print) -> Path:
         return out
     torch.manual_seed(seed)
     torch.set_num_threads(2)
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = staging_for(out)
     staging.mkdir(parents=True)
     config = LlamaConfig(**SHAPE, vocab_size=32000, max_position_embeddings=2048,
                          rope_theta=ROPE_THETA, tie_word_embeddings=True, bos_token_id=1,

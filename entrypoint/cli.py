@@ -72,7 +72,8 @@ def passed_value(parsed: ParsedArgv, option: str) -> str | None:
 
 
 def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
-              environ: Mapping[str, str], planning_elsewhere: bool) -> launch_site.LaunchSite:
+              environ: Mapping[str, str], spec: cluster.ClusterSpec, planning_elsewhere: bool
+              ) -> launch_site.LaunchSite:
     """The folders, port and weight files this launch will meet on this host (read step)."""
     default_run_dir = KNOBS["run_dir"].default
     folders = {default_run_dir: launch_site.folder_problem(default_run_dir, private=True)}
@@ -85,9 +86,8 @@ def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
     page_files = [launch_site.page_plan_file(folder, port) for folder in folders]
     blocked = {path: problem for path in page_files
                if (problem := launch_site.file_problem(path)) is not None}
-    cluster_spec = cluster.read(environ)
     binds = not (planning_elsewhere or parsed.passes("--uds", "--headless")
-                 or (cluster_spec.multi_node and not cluster_spec.is_head))
+                 or (spec.multi_node and not spec.is_head))
     load_format = passed_value(parsed, "--load-format") or "auto"
     weights = None
     merging = value_or_default(given, "merge_lora") and source.adapters
@@ -136,13 +136,13 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
     given = read_given(environ, parsed.given, parsed.given_as)
     given = merge(given, triton_file.layer(parsed, given, options))
     source = locate_model(given, environ)
-    model_path = source.serve_dir
-    model = gguf_header.model_facts(source.gguf) if source.gguf else read_model_dir(model_path)
+    model = (gguf_header.model_facts(source.gguf) if source.gguf
+             else read_model_dir(source.serve_dir))
     if "assume_gpus" in given:
         inventory = assume_gpus(given["assume_gpus"], parsed)
     elif inventory is None:
         inventory = hardware.probe(environ)
-    tuned = read_profile(given, parsed, model_path, inventory, options)
+    tuned = read_profile(given, parsed, source.serve_dir, inventory, options)
     if tuned is not None:  # below everything the user gave, above what rules derive
         given = merge(given, tuned.settings)
         parsed.passthrough += tuned.flags
@@ -152,8 +152,8 @@ def make_plan(argv: list[str], environ: Mapping[str, str],
         cpu_build=plans_cpu_build(vllm_options.installed_version(), inventory),
         gguf_loader=source.gguf is not None and vllm_options.gguf_loader_installed(),
         options=options, environ=environ, location=source,
-        cluster=cluster.read(environ),
-        site=read_site(given, parsed, source, environ, inventory.source == "assumed"),
+        cluster=(spec := cluster.read(environ)),  # once: rules and the site check agree
+        site=read_site(given, parsed, source, environ, spec, inventory.source == "assumed"),
         profile=tuned.fact if tuned is not None else None)
     ctx = derive(inputs, notes=misspelled_env(environ) + parsed.notes)
     plan = build(ctx, process.launcher())

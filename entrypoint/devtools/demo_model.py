@@ -14,6 +14,7 @@ Usage: python -m entrypoint.devtools.demo_model OUT_DIR
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from entrypoint.facts.gguf import is_converted, sha256_of
+from entrypoint.facts.gguf import is_converted
 from entrypoint.launch.gguf_convert import convert
 
 PIN_FILE = Path(__file__).resolve().parents[2] / "image" / "demo-model.txt"
@@ -32,6 +33,14 @@ SOURCE_FILE = "demo-source.json"  # in the built folder: which GGUF it was conve
 # What the README shows, measured (tests/e2e/test_real_model.py asks it of the served demo).
 QUESTION = "What is the capital of France?"
 ANSWER = "The capital of France is Paris."
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        while chunk := file.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def fetch_gguf(folder: Path) -> Path:

@@ -15,6 +15,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from entrypoint.launch.folders import publish, staging_for
+
 TOKENIZER_CONFIG = {
     "tokenizer_class": "LlamaTokenizer",
     "bos_token": "<s>",
@@ -41,15 +43,6 @@ def build_tokenizer(out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
-def publish(staging: Path, out: Path) -> Path:
-    """Put a finished build at `out`, all or nothing: a half-built model never sits there."""
-    for path in staging.iterdir():  # safetensors writes 0600; a container's user must read it
-        path.chmod(0o644)
-    shutil.rmtree(out, ignore_errors=True)
-    staging.rename(out)
-    return out
-
-
 def build(out: Path, context: int = 2048, seed: int = 0) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -64,8 +57,7 @@ def build(out: Path, context: int = 2048, seed: int = 0) -> Path:
         bos_token_id=1, eos_token_id=2, tie_word_embeddings=True,
     )
     model = LlamaForCausalLM(config).to(torch.bfloat16)
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = staging_for(out)
     model.save_pretrained(staging)
     build_tokenizer(staging)
     return publish(staging, out)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 MAGIC = b"GGUF"  # the first four bytes of every GGUF file
 SUFFIX = ".gguf"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")  # a HF tokenizer beside the file
 # Measured on SmolLM2-135M Q4_1 (98 MB) on 2 shared cores: 38 s, 1.35 GB peak memory, 517 MiB of
 # float32 written.
 FLOAT32_PER_GGUF_BYTE = 517 * 2**20 / 98_362_432
@@ -29,20 +30,10 @@ def ggufs_in(folder: Path) -> list[Path]:
         return []
 
 
-def sha256_of(path: Path) -> str:
-    import hashlib  # here and below: only for a GGUF, kept off the usual start
-
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        while chunk := file.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def cache_key(path: Path) -> str:
     """Names the converted copy: the file's name, size and modification time, so the plan costs no
     read of a multi-GB file and a replaced file gets a fresh conversion."""
-    import hashlib
+    import hashlib  # only for a GGUF, kept off the usual start
 
     stat = path.stat()
     text = f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
@@ -55,3 +46,9 @@ def is_converted(out: Path) -> bool:
 
 def has_tokenizer(out: Path) -> bool:
     return (out / "tokenizer_config.json").is_file()
+
+
+def tokenizer_beside(path: Path) -> Path | None:
+    """The folder of the GGUF file when it also holds a Hugging Face tokenizer."""
+    folder = path.parent
+    return folder if any((folder / name).is_file() for name in TOKENIZER_FILES) else None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from entrypoint.errors import UserError
+from entrypoint.facts.gguf import MAGIC
 from entrypoint.facts.model_dir import ModelFacts
 
 # Key-value types: number -> struct format (8: string, 9: array).
@@ -96,7 +97,7 @@ def _value(file: BinaryIO, kind: int) -> Any:
 def read_header(path: Path) -> GgufHeader:
     try:
         with path.open("rb") as file:
-            if file.read(4) != b"GGUF" or _read(file, "<I") not in (2, 3):
+            if file.read(4) != MAGIC or _read(file, "<I") not in (2, 3):
                 raise ValueError("not GGUF version 2 or 3")
             tensors, keys = _read(file, "<Q"), _read(file, "<Q")
             fields = {}

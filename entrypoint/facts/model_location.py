@@ -88,6 +88,7 @@ class Located:
     gguf_dir: Path | None = None  # where its conversion goes (or is): the cache, by file
     gguf_done: bool = False  # converted by an earlier start
     gguf_tokenizer_done: bool = False  # its tokenizer written out by an earlier start
+    gguf_tokenizer_beside: Path | None = None  # a Hugging Face tokenizer next to the file
 
     @property
     def served_name(self) -> str | None:
@@ -257,6 +258,7 @@ def locate(text: str, environ: Mapping[str, str], base_model: str | None, hub_na
             found.gguf_dir = root / "gguf" / gguf.cache_key(found.gguf.path)
             found.gguf_done = gguf.is_converted(found.gguf_dir)
             found.gguf_tokenizer_done = gguf.has_tokenizer(tokenizer_dir(found.gguf_dir))
+            found.gguf_tokenizer_beside = gguf.tokenizer_beside(found.gguf.path)
         if found.merge_key:
             found.merged_dir = root / "merged" / found.merge_key
             found.merged_done = (found.merged_dir / "config.json").is_file()

