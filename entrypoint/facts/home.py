@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import pwd
 from collections.abc import Mapping
+from pathlib import Path
 
 
 def home(environ: Mapping[str, str]) -> str:
@@ -17,6 +18,11 @@ def home(environ: Mapping[str, str]) -> str:
         return pwd.getpwuid(os.getuid()).pw_dir or "/"
     except KeyError:
         return "/"
+
+
+def cache_home(environ: Mapping[str, str]) -> Path:
+    """Where user caches go by the XDG convention the hub libraries follow too."""
+    return Path(environ.get("XDG_CACHE_HOME") or Path(home(environ)) / ".cache")
 
 
 def problem(environ: Mapping[str, str]) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from entrypoint.errors import UserError
-from entrypoint.facts.home import home as user_home
+from entrypoint.facts.home import cache_home
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?")
 HUBS = {"huggingface": "Hugging Face", "modelscope": "ModelScope"}
@@ -62,8 +62,7 @@ def is_offline(environ: Mapping[str, str]) -> bool:
 
 def default_cache(hub: str, environ: Mapping[str, str]) -> Path:
     """Where the hub's own library would cache when CACHE_DIR is unset (same variables)."""
-    home = Path(user_home(environ))
-    xdg = Path(environ.get("XDG_CACHE_HOME") or home / ".cache")
+    xdg = cache_home(environ)
     if hub == "modelscope":
         return Path(environ.get("MODELSCOPE_CACHE") or xdg / "modelscope" / "hub")
     if environ.get("HF_HUB_CACHE"):
@@ -179,8 +178,7 @@ class Store:
 
 
 def user_cache_root(environ: Mapping[str, str]) -> Path:
-    home = Path(user_home(environ))
-    return Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "llm-serve"
+    return cache_home(environ) / "llm-serve"
 
 
 def writable(path: Path) -> bool:

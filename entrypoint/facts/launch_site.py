@@ -15,7 +15,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from entrypoint.facts.home import home
+from entrypoint.facts.home import cache_home
 from entrypoint.facts.safetensors_header import Mismatch, mismatches
 from entrypoint.facts.weights import INDEX
 
@@ -33,8 +33,7 @@ NOT_LOADED = ("dummy",)  # formats that read no weight files
 
 def fallback_run_dir(environ) -> str:
     """Where run's files go when the default under a shared /tmp is not ours: the user's cache."""
-    base = environ.get("XDG_CACHE_HOME") or f"{home(environ).rstrip('/')}/.cache"
-    return f"{base.rstrip('/')}/llm-serve-run"
+    return str(cache_home(environ) / "llm-serve-run")
 
 
 def page_plan_file(run_dir: str, port: int) -> str:

