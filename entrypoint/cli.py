@@ -66,11 +66,6 @@ def locate_model(given: Layer, environ: Mapping[str, str]) -> model_location.Loc
                                  hub_name=setting("model_hub"), cache_dir=setting("cache_dir"))
 
 
-def passed_value(parsed: ParsedArgv, option: str) -> str | None:
-    values = [f.values for f in parsed.passthrough if f.option == option and f.values]
-    return values[-1][0] if values else None
-
-
 def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
               environ: Mapping[str, str], spec: cluster.ClusterSpec, planning_elsewhere: bool
               ) -> launch_site.LaunchSite:
@@ -82,13 +77,13 @@ def read_site(given: Layer, parsed: ParsedArgv, source: model_location.Located,
             folders[str(given[name].value)] = launch_site.folder_problem(str(given[name].value))
     fallback = launch_site.fallback_run_dir(environ)
     folders.setdefault(fallback, launch_site.folder_problem(fallback, private=True))
-    port, host = value_or_default(given, "port"), passed_value(parsed, "--host") or ""
+    port, host = value_or_default(given, "port"), parsed.value("--host") or ""
     page_files = [launch_site.page_plan_file(folder, port) for folder in folders]
     blocked = {path: problem for path in page_files
                if (problem := launch_site.file_problem(path)) is not None}
     binds = not (planning_elsewhere or parsed.passes("--uds", "--headless")
                  or (spec.multi_node and not spec.is_head))
-    load_format = passed_value(parsed, "--load-format") or "auto"
+    load_format = parsed.value("--load-format") or "auto"
     weights = None
     merging = value_or_default(given, "merge_lora") and source.adapters
     if not (source.missing or merging or source.gguf or load_format in launch_site.NOT_LOADED):

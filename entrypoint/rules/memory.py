@@ -117,13 +117,6 @@ def gib(value: float) -> str:
     return f"{value / GIB:.1f} GiB"
 
 
-def _passed_text(ctx: Context, option: str) -> str | None:
-    for flag in ctx.argv.passthrough:
-        if flag.option == option and flag.values:
-            return flag.values[0]
-    return None
-
-
 def _ways_out(ctx: Context, est: Estimate, gpu_bytes: float, util: float, context: int,
               tp: int, pp: int) -> list[str]:
     ways = []
@@ -133,7 +126,7 @@ def _ways_out(ctx: Context, est: Estimate, gpu_bytes: float, util: float, contex
             if quant_needs()[method].min_capability > capability:
                 continue
             smaller = estimate(ctx.model, method, ctx.settings.dtype,
-                               _passed_text(ctx, "--kv-cache-dtype"))
+                               ctx.argv.value("--kv-cache-dtype"))
             if smaller and smaller.per_gpu(context, tp, pp) <= gpu_bytes * util:
                 ways.append(f"QUANTIZATION={method} (weights {gib(smaller.weights_bytes)})")
                 break
@@ -153,7 +146,7 @@ def preflight(ctx: Context) -> Outcome:
     """Refuse what cannot fit; lower a derived context that does not; show the numbers."""
     gate = "gate: memory"
     est = estimate(ctx.model, ctx.settings.quantization, ctx.settings.dtype,
-                   _passed_text(ctx, "--kv-cache-dtype"))
+                   ctx.argv.value("--kv-cache-dtype"))
     if est is None:
         return fact(gate, "not checked: config.json lacks layer or head counts")
     context = ctx.settings.max_model_len

@@ -31,8 +31,7 @@ def planned_parser(ctx: Context) -> str | None:
     for flag, _ in ctx.extra_flags:
         if flag.option == "--tool-call-parser":
             return flag.values[0] if flag.values else None
-    passed = [f.values for f in ctx.argv.passthrough if f.option == "--tool-call-parser"]
-    return passed[-1][0] if passed and passed[-1] else None
+    return ctx.argv.value("--tool-call-parser")
 
 
 def pair_with_parser(ctx: Context) -> Outcome | None:

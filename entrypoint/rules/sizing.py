@@ -33,19 +33,13 @@ def valid_sizes(dims: Shape, up_to: int) -> list[int]:
     return [tp for tp in range(1, min(up_to, dims.heads or MAX_TP) + 1) if valid_tp(dims, tp)]
 
 
-def _passed_int(ctx: Context, *options: str) -> int | None:
-    for flag in ctx.argv.passthrough:
-        if flag.option in options and flag.values and flag.values[0].isdigit():
-            return int(flag.values[0])
-    return None
-
-
 def pipeline_size(ctx: Context) -> int:
     """All pipeline stages of a replica (PP; a multi-node group decides it before sizing)."""
     decided = ctx.decided.get("pipeline_parallel_size")
     if decided is not None and decided.value:
         return int(decided.value)
-    return _passed_int(ctx, "--pipeline-parallel-size", "-pp") or 1
+    passed = ctx.argv.value("--pipeline-parallel-size", "-pp") or ""
+    return int(passed) if passed.isdigit() and int(passed) else 1
 
 
 def stages_here(ctx: Context) -> int:

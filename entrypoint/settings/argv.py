@@ -49,6 +49,12 @@ class ParsedArgv:
     def passes(self, *options: str) -> bool:
         return any(flag.option in options for flag in self.passthrough)
 
+    def value(self, *options: str) -> str | None:
+        """The value vLLM will use for a passed flag: the last one given (argparse's rule)."""
+        given = [flag.values[0] for flag in self.passthrough
+                 if flag.option in options and flag.values]
+        return given[-1] if given else None
+
 
 def _is_option(token: str) -> bool:
     return token.startswith("-") and token != "-" and not _NUMBER.fullmatch(token)

@@ -102,3 +102,11 @@ def test_two_positionals(options):
 def test_run_flags(options):
     parsed = parse_argv(["--dry-run", "--json"], options)
     assert parsed.dry_run and parsed.json
+
+
+def test_a_flag_given_twice_reads_as_vllm_reads_it_the_last_one():
+    parsed = parse_argv(["--kv-cache-dtype", "auto", "--kv-cache-dtype", "fp8",
+                         "--max-num-seqs", "8", "--max-num-seqs=16"], OPTIONS_033)
+    assert parsed.value("--kv-cache-dtype") == "fp8"
+    assert parsed.value("--max-num-seqs") == "16"
+    assert parsed.value("--host") is None
