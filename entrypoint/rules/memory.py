@@ -117,26 +117,37 @@ def gib(value: float) -> str:
     return f"{value / GIB:.1f} GiB"
 
 
-def _ways_out(ctx: Context, est: Estimate, gpu_bytes: float, util: float, context: int,
-              tp: int, pp: int) -> list[str]:
+@dataclass(frozen=True)
+class Room:
+    """Where one replica must fit: each GPU's bytes and utilization, the split, the context."""
+
+    gpu_bytes: float
+    util: float
+    tp: int
+    pp: int
+    context: int
+    where: str  # "2x A10 (22.0 GiB x 0.9 = 19.8 GiB each)", for messages
+
+
+def _ways_out(ctx: Context, est: Estimate, room: Room, fitting: int) -> list[str]:
     ways = []
     capability = ctx.hardware.lowest_capability
+    split = (room.context, room.tp, room.pp)
     if ctx.settings.quantization is None and not ctx.model.quantization_config:
         for method in SUGGESTED:
             if quant_needs()[method].min_capability > capability:
                 continue
             smaller = estimate(ctx.model, method, ctx.settings.dtype,
                                ctx.argv.value("--kv-cache-dtype"))
-            if smaller and smaller.per_gpu(context, tp, pp) <= gpu_bytes * util:
+            if smaller and smaller.per_gpu(*split) <= room.gpu_bytes * room.util:
                 ways.append(f"QUANTIZATION={method} (weights {gib(smaller.weights_bytes)})")
                 break
-    fitting = est.tokens_that_fit(gpu_bytes, util, tp, pp)
     if fitting >= SMALLEST_USEFUL_CONTEXT:
         ways.append(f"MAX_MODEL_LEN <= {fitting // CONTEXT_STEP * CONTEXT_STEP}")
-    needed = est.min_gpus(gpu_bytes, util, context, pp)
-    if needed and needed > tp:
+    needed = est.min_gpus(room.gpu_bytes, room.util, room.context, room.pp)
+    if needed and needed > room.tp:
         ways.append(f"at least {needed} GPUs of this kind (TP={needed})")
-    if util < HIGHEST_SUGGESTED_UTILIZATION and est.per_gpu(context, tp, pp) <= gpu_bytes * \
+    if room.util < HIGHEST_SUGGESTED_UTILIZATION and est.per_gpu(*split) <= room.gpu_bytes * \
             HIGHEST_SUGGESTED_UTILIZATION:
         ways.append(f"GPU_MEMORY_UTILIZATION={HIGHEST_SUGGESTED_UTILIZATION}")
     return ways
@@ -159,23 +170,23 @@ def preflight(ctx: Context) -> Outcome:
     tp, pp = ctx.settings.tensor_parallel_size, pipeline_size(ctx)
     util = ctx.settings.gpu_memory_utilization
     budget = gpu.memory_bytes * util
+    room = Room(gpu.memory_bytes, util, tp, pp, context,
+                f"{tp * pp}x {gpu.name} ({gib(gpu.memory_bytes)} x {util:g} = {gib(budget)} each)")
     need = est.per_gpu(context, tp, pp)
-    where = (f"{tp * pp}x {gpu.name} ({gib(gpu.memory_bytes)} x {util:g} = {gib(budget)} each)")
+    fitting = est.tokens_that_fit(gpu.memory_bytes, util, tp, pp)
     shown = fact("memory estimate", estimated + (
         f"; one {context}-token sequence: {gib(est.total(context))}, "
         f"{gib(est.total(context) / util)} of GPU memory at utilization {util:g}"))
     if need <= budget:
-        room = est.tokens_that_fit(gpu.memory_bytes, util, tp, pp)
-        return shown + fact(gate, f"pass: {gib(need)} per GPU of {where}; KV room for about "
-                                  f"{room // context} full-length sequences ({room} tokens)")
-    return shown + does_not_fit(ctx, est, context, where)
+        return shown + fact(gate, f"pass: {gib(need)} per GPU of {room.where}; KV room for "
+                                  f"about {fitting // context} full-length sequences "
+                                  f"({fitting} tokens)")
+    return shown + does_not_fit(ctx, est, room, fitting)
 
 
-def does_not_fit(ctx: Context, est: Estimate, context: int, where: str) -> Outcome:
+def does_not_fit(ctx: Context, est: Estimate, room: Room, fitting: int) -> Outcome:
     """Lower a derived context to what fits, or refuse with the ways out."""
-    gpu, util = ctx.hardware.smallest, ctx.settings.gpu_memory_utilization
-    tp, pp = ctx.settings.tensor_parallel_size, pipeline_size(ctx)
-    fitting = est.tokens_that_fit(gpu.memory_bytes, util, tp, pp)
+    context, where, gpus = room.context, room.where, room.tp * room.pp
     fitting_rounded = fitting // CONTEXT_STEP * CONTEXT_STEP
     if not ctx.user_set("max_model_len") and fitting_rounded >= SMALLEST_USEFUL_CONTEXT:
         return decide(
@@ -183,15 +194,16 @@ def does_not_fit(ctx: Context, est: Estimate, context: int, where: str) -> Outco
             f"lowered from {context}: the KV cache of longer sequences does not fit "
             f"beside the weights on {where}") + warn(
             f"max_model_len lowered from {context} to {fitting_rounded}: weights take "
-            f"{gib(est.weights_bytes / (tp * pp))} per GPU, leaving KV room for {fitting} tokens "
+            f"{gib(est.weights_bytes / gpus)} per GPU, leaving KV room for {fitting} tokens "
             f"on {where}.") + fact("gate: memory",
                                    f"pass after lowering max_model_len to {fitting_rounded}")
-    ways = _ways_out(ctx, est, gpu.memory_bytes, util, context, tp, pp)
-    problem = (f"the weights alone need {gib(est.weights_bytes / (tp * pp))} per GPU"
+    ways = _ways_out(ctx, est, room, fitting)
+    problem = (f"the weights alone need {gib(est.weights_bytes / gpus)} per GPU"
                if fitting < SMALLEST_USEFUL_CONTEXT else
-               f"one {context}-token sequence needs {gib(est.per_gpu(context, tp, pp))} per GPU")
+               f"one {context}-token sequence needs "
+               f"{gib(est.per_gpu(context, room.tp, room.pp))} per GPU")
     raise UserError(
         f"The model does not fit: {problem} (weights {gib(est.weights_bytes)}, "
-        f"{est.kv_per_token(tp, pp) / 1024:.0f} KiB KV per token per GPU, "
+        f"{est.kv_per_token(room.tp, room.pp) / 1024:.0f} KiB KV per token per GPU, "
         f"{gib(RUNTIME_RESERVE)} runtime) but {where} is available; "
         f"ways out: {'; '.join(ways) or 'larger GPUs'}.")
