@@ -18,12 +18,16 @@ from entrypoint.plan.steps import (
 
 
 def perform(step: Step) -> None:
+    """One step. A step that builds a folder looks for it again rather than trust the plan's
+    `done`: another start sharing the cache may have finished it since."""
     if isinstance(step, Download):
         download(step)
     elif isinstance(step, MergeLora):
         merge(step)
-    elif isinstance(step, ConvertGguf | GgufTokenizer):
-        gguf_file(step)
+    elif isinstance(step, ConvertGguf):
+        convert_gguf(step)
+    elif isinstance(step, GgufTokenizer):
+        write_gguf_tokenizer(step)
     elif isinstance(step, WarmPageCache):
         from entrypoint.launch import page_cache
 
@@ -36,8 +40,9 @@ def download(step: Download) -> None:
     from entrypoint.facts.hub import Store
 
     print(f"run: {step.describe()} (resumes partial files)", flush=True)
-    store = Store(step.ref.hub, str(step.cache), step.environ, cache_is_root=True)
-    store.snapshot(step.ref, ignore=list(step.skip))
+    missing = step.missing
+    store = Store(missing.ref.hub, str(missing.cache), step.environ, cache_is_root=True)
+    store.snapshot(missing.ref, ignore=list(missing.skip))
 
 
 def merge(step: MergeLora) -> None:
@@ -49,18 +54,23 @@ def merge(step: MergeLora) -> None:
     merge_adapter(step.base, step.adapter, step.out)
 
 
-def gguf_file(step: ConvertGguf | GgufTokenizer) -> None:
+def convert_gguf(step: ConvertGguf) -> None:
     from entrypoint.facts import gguf
 
-    if isinstance(step, ConvertGguf):
-        if gguf.is_converted(step.out):  # converted by an earlier start
-            return
-        from entrypoint.launch.gguf_convert import convert
+    if gguf.is_converted(step.out):
+        return
+    from entrypoint.launch.gguf_convert import convert
 
-        print(f"run: {step.describe()}", flush=True)
-        convert(step.source, step.out)
-    elif not gguf.has_tokenizer(step.out):
-        from entrypoint.launch.gguf_convert import write_tokenizer
+    print(f"run: {step.describe()}", flush=True)
+    convert(step.source, step.out)
 
-        print(f"run: {step.describe()}", flush=True)
-        write_tokenizer(step.source, step.out)
+
+def write_gguf_tokenizer(step: GgufTokenizer) -> None:
+    from entrypoint.facts import gguf
+
+    if gguf.has_tokenizer(step.out):
+        return
+    from entrypoint.launch.gguf_convert import write_tokenizer
+
+    print(f"run: {step.describe()}", flush=True)
+    write_tokenizer(step.source, step.out)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from entrypoint.facts.gguf import FLOAT32_PER_GGUF_BYTE
-from entrypoint.facts.hub import HubRef
+from entrypoint.facts.hub import Missing
 
 READERS = 8  # parallel readers of the page-cache warm-up
 
@@ -17,17 +17,14 @@ READERS = 8  # parallel readers of the page-cache warm-up
 class Download:
     """Fetch the rest of a hub snapshot (the weights) into the cache; resumes partial files."""
 
-    ref: HubRef  # pinned to the commit the planned config files came from
-    cache: Path
-    files: int  # 0: not counted (ModelScope has no dry run)
-    size: int | None  # bytes still to fetch, when the hub told us
-    skip: tuple[str, ...]
+    missing: Missing  # what the read step found absent, pinned to the planned config's commit
     environ: Mapping[str, str] = field(repr=False)  # the hub's variables; holds HF_TOKEN
 
     def describe(self) -> str:
-        size = f", {self.size / 2**20:.1f} MiB" if self.size else ""
-        what = f"{self.files} file(s){size}" if self.files else "the missing files (weights)"
-        return f"download {what} of {self.ref} from {self.ref.hub_name} into {self.cache}"
+        m = self.missing
+        size = f", {m.size / 2**20:.1f} MiB" if m.size else ""
+        what = f"{m.files} file(s){size}" if m.files else "the missing files (weights)"
+        return f"download {what} of {m.ref} from {m.ref.hub_name} into {m.cache}"
 
 
 @dataclass(frozen=True)

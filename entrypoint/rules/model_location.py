@@ -24,8 +24,7 @@ def served_folder(ctx: Context) -> Outcome | None:
     src = ctx.location
     if src is None:
         return None
-    out = Outcome(steps=tuple(Download(m.ref, m.cache, m.files, m.size, m.skip, ctx.environ)
-                              for m in src.missing))
+    out = Outcome(steps=tuple(Download(m, ctx.environ) for m in src.missing))
     if src.how:
         out += decide("model", str(src.serve_dir), Source.MODEL, src.how[-1])
     if src.served_name and not src.adapters:
