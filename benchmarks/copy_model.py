@@ -31,7 +31,7 @@ from entrypoint.launch.folders import publish, staging_for
 from . import datasets
 from .datasets import paragraph, rag_prompt
 
-VERSION = "v1"  # bump when the data, shape or training below change: cached builds are reused
+VERSION = "v2"  # bump when the data, shape or training below change: cached builds are reused
 TRAIN_SEED = 1000  # the benchmark's rag set uses seed 1; training and held-out passages differ
 HELD_OUT_SEED = 2000
 MIN_WORDS, MAX_WORDS = 5, 60  # the primed circuit does not depend on length: short rows train fast
@@ -276,7 +276,9 @@ def build(out: Path, seed: int = 0, steps: int = 200, log=print) -> Path:
     if (out / "config.json").exists() and (out / "model.safetensors").exists():
         return out
     torch.manual_seed(seed)
-    torch.set_num_threads(2)
+    # One thread: with two, the embedding rows' gradients are summed in a varying order, and the
+    # same seed trained to 84 % copy share once and over 90 % another time (CI failed on it).
+    torch.set_num_threads(1)
     staging = staging_for(out)
     staging.mkdir(parents=True)
     config = LlamaConfig(**SHAPE, vocab_size=32000, max_position_embeddings=2048,
